@@ -1,0 +1,1 @@
+"""The lakehouse: collectors, raw zone, Spark medallion job, query and local runtime."""

@@ -1,0 +1,120 @@
+"""The raw zone: immutable one-line JSON envelopes, one object per API response.
+
+Keys carry the data interval and a hash of the request and payload, so a retry that fetched the same
+bytes lands on the same key, and the write is a conditional PUT that then does nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
+
+from botocore.exceptions import ClientError
+
+from lakehouse.sources.http import ApiResponse
+
+RAW_PREFIX = "raw"
+Mode = Literal["live", "history"]
+
+
+@dataclass(frozen=True)
+class DataInterval:
+    """The Airflow data interval [start, end) a fetch belongs to, in UTC."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("data interval bounds must be timezone-aware")
+        if self.end < self.start:
+            raise ValueError(f"data interval ends before it starts: {self.start} > {self.end}")
+
+
+def iso_utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """The raw-zone record of one response, per the contract in DESIGN.md."""
+
+    response: ApiResponse
+    interval: DataInterval
+    mode: Mode
+    run_id: str
+
+    def payload(self) -> Any:
+        return self.response.json()
+
+    def content_hash(self) -> str:
+        """Short hash of what was asked and what came back; not of when, so retries agree."""
+        digest = hashlib.sha256()
+        digest.update(self.response.endpoint.encode())
+        digest.update(json.dumps(self.response.params, sort_keys=True).encode())
+        digest.update(self.response.body)
+        return digest.hexdigest()[:16]
+
+    def to_json_line(self) -> str:
+        record = {
+            "source": self.response.source,
+            "endpoint": self.response.endpoint,
+            "request": {"url": self.response.url, "params": self.response.params},
+            "interval_start": iso_utc(self.interval.start),
+            "interval_end": iso_utc(self.interval.end),
+            "fetched_at": iso_utc(self.response.fetched_at),
+            "http_status": self.response.status,
+            "mode": self.mode,
+            "run_id": self.run_id,
+            "payload": self.payload(),
+        }
+        return json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n"
+
+
+def object_key(envelope: Envelope) -> str:
+    """raw/<source>/<endpoint>/date=YYYY-MM-DD/hour=HH/<interval start>_<hash>.json"""
+    start = envelope.interval.start.astimezone(UTC)
+    return (
+        f"{RAW_PREFIX}/{envelope.response.source}/{envelope.response.endpoint}/"
+        f"date={start:%Y-%m-%d}/hour={start:%H}/"
+        f"{start:%Y%m%dT%H%M%SZ}_{envelope.content_hash()}.json"
+    )
+
+
+class S3Client(Protocol):
+    """The part of boto3's S3 client the writer uses."""
+
+    def put_object(self, **kwargs: Any) -> Any: ...
+
+
+@dataclass(frozen=True)
+class PutResult:
+    key: str
+    created: bool
+
+
+class RawZoneWriter:
+    """Writes envelopes with one conditional PUT each: an existing key is left as it is."""
+
+    def __init__(self, s3: S3Client, bucket: str) -> None:
+        self._s3 = s3
+        self._bucket = bucket
+
+    def write(self, envelope: Envelope) -> PutResult:
+        key = object_key(envelope)
+        try:
+            self._s3.put_object(
+                Bucket=self._bucket,
+                Key=key,
+                Body=envelope.to_json_line().encode(),
+                ContentType="application/json",
+                IfNoneMatch="*",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412"):
+                return PutResult(key=key, created=False)
+            raise
+        return PutResult(key=key, created=True)

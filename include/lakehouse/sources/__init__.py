@@ -1,0 +1,1 @@
+"""Clients of the source APIs. Never imports pyspark or airflow."""

@@ -1,0 +1,1 @@
+"""Spark side of the lakehouse: session, schemas, pure transforms, idempotent sinks."""

@@ -1,0 +1,59 @@
+"""The one Spark session builder: Delta's SQL extensions and s3a pointed at the lake.
+
+Credentials are not set here: s3a's default provider chain reads AWS_ACCESS_KEY_ID and
+AWS_SECRET_ACCESS_KEY from the driver's environment, so no secret sits in a conf or a command line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from lakehouse.spark.packages import SPARK_EXCLUDED_PACKAGES, SPARK_PACKAGES
+
+
+def lake_conf(s3_endpoint: str | None, s3_region: str = "us-east-1") -> dict[str, str]:
+    """Spark settings every session of the lakehouse needs, on a cluster as locally."""
+    conf = {
+        "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+        "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.hadoop.fs.s3a.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+        "spark.hadoop.fs.s3a.endpoint.region": s3_region,
+    }
+    if s3_endpoint:
+        conf |= {
+            "spark.hadoop.fs.s3a.endpoint": s3_endpoint,
+            "spark.hadoop.fs.s3a.path.style.access": "true",
+            "spark.hadoop.fs.s3a.connection.ssl.enabled": str(
+                s3_endpoint.startswith("https")
+            ).lower(),
+        }
+    return conf
+
+
+def build_spark_session(
+    app_name: str,
+    *,
+    s3_endpoint: str | None = None,
+    s3_region: str = "us-east-1",
+    master: str | None = None,
+    ivy_dir: Path | None = None,
+    extra_conf: Mapping[str, str] | None = None,
+) -> SparkSession:
+    """Get the session for `app_name`.
+
+    Under spark-submit, master and packages come from the command line and `master` stays None;
+    a process that starts its own JVM (tests, tools) passes `master` and gets the packages here.
+    """
+    builder = SparkSession.builder.appName(app_name)
+    if master is not None:
+        builder = builder.master(master).config("spark.jars.packages", ",".join(SPARK_PACKAGES))
+        builder = builder.config("spark.jars.excludes", ",".join(SPARK_EXCLUDED_PACKAGES))
+        if ivy_dir is not None:
+            builder = builder.config("spark.jars.ivy", str(ivy_dir))
+    for key, value in {**lake_conf(s3_endpoint, s3_region), **(extra_conf or {})}.items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
