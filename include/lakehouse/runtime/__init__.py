@@ -1,0 +1,1 @@
+"""The local process supervisor behind `make demo` / `make run`."""

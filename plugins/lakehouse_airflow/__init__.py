@@ -1,0 +1,1 @@
+"""Airflow-only adapters of the lakehouse: hooks that turn Airflow Connections into clients."""

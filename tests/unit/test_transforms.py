@@ -1,0 +1,367 @@
+"""The pure medallion transforms on a local SparkSession, against explicit expected frames."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import warnings
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pyspark.sql import DataFrame, Row, SparkSession
+from pyspark.sql import functions as F
+
+from lakehouse.raw_zone import DataInterval, Envelope
+from lakehouse.sources.http import ApiResponse
+from lakehouse.spark import schemas, transforms
+
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas", FutureWarning)
+    from pyspark.testing import assertDataFrameEqual
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:PySpark does not yet fully support pandas >= 3.0.0:FutureWarning"
+)
+
+DOCS_SAMPLE = "simple_price_bitcoin_all_include_flags_docs_example_2024-03-25.json"
+PLAIN_SAMPLE = "simple_price_bitcoin_usd_2021-05-15.json"
+INGESTED_AT = datetime(2024, 3, 25, 9, 0, 0, tzinfo=UTC)
+
+
+@functools.cache
+def _pyspark_pandas_importable() -> bool:
+    try:
+        import pyspark.pandas  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def exactly_equal(actual: DataFrame, expected: DataFrame) -> None:
+    """Same rows (any order), same column names and types; doubles compared without tolerance.
+
+    assertDataFrameEqual imports pyspark.pandas whenever pandas and pyarrow are installed, and
+    pyspark 4.2.0's pyspark.pandas fails to import with pandas >= 3 (`DateOffset` is gone from
+    pandas.tseries.frequencies). Only Spark DataFrames are compared here, so that branch is not
+    needed: pyarrow is hidden from it for the call when pyspark.pandas cannot be imported.
+    """
+    if _pyspark_pandas_importable():
+        assertDataFrameEqual(actual, expected, rtol=0.0, atol=0.0)
+        return
+    saved = sys.modules.get("pyarrow")
+    sys.modules["pyarrow"] = None  # type: ignore[assignment]  # `import pyarrow` -> ImportError
+    try:
+        assertDataFrameEqual(actual, expected, rtol=0.0, atol=0.0)
+    finally:
+        if saved is None:
+            del sys.modules["pyarrow"]
+        else:
+            sys.modules["pyarrow"] = saved
+
+
+def envelope_row(
+    *,
+    payload: str | None,
+    fetched_at: datetime,
+    source_file: str,
+    endpoint: str = "simple_price",
+    source: str = "coingecko",
+    mode: str = "live",
+    interval_start: datetime | None = None,
+) -> dict[str, Any]:
+    start = interval_start or fetched_at.replace(second=0, microsecond=0)
+    return {
+        "source": source,
+        "endpoint": endpoint,
+        "request": Row(url=f"https://api.example/{endpoint}", params={"ids": "bitcoin"}),
+        "interval_start": start,
+        "interval_end": start + timedelta(minutes=1),
+        "fetched_at": fetched_at,
+        "http_status": 200,
+        "mode": mode,
+        "run_id": f"run-{source_file}",
+        "payload": payload,
+        schemas.CORRUPT_RECORD: None,
+        "source_file": source_file,
+        "ingested_at": INGESTED_AT,
+        "date": start.date(),
+    }
+
+
+def bronze(spark: SparkSession, rows: list[dict[str, Any]]) -> DataFrame:
+    names = schemas.BRONZE_RAW_EVENTS.names
+    return spark.createDataFrame(
+        [tuple(r[n] for n in names) for r in rows], schemas.BRONZE_RAW_EVENTS
+    )
+
+
+def silver(spark: SparkSession, rows: list[tuple[Any, ...]]) -> DataFrame:
+    return spark.createDataFrame(rows, schemas.SILVER_COIN_PRICES)
+
+
+# --- coin_prices_from_bronze -------------------------------------------------------------------
+
+
+def test_coin_prices_from_bronze(spark: SparkSession, samples_dir: Path) -> None:
+    docs_payload = (samples_dir / "coingecko" / DOCS_SAMPLE).read_text()
+    plain_payload = (samples_dir / "coingecko" / PLAIN_SAMPLE).read_text()
+    drifted_payload = json.dumps(
+        {
+            "ethereum": {
+                "eur": "2950.5",
+                "eur_market_cap": None,
+                "eur_24h_vol": "123456.78",
+                "eur_24h_change": "not a number",
+                "gbp": None,
+                "gbp_24h_change": -1.25,
+                "last_updated_at": "1711356360",
+            },
+            "tether": {"usd": 1},
+        }
+    )
+    markets_payload = json.dumps([{"id": "bitcoin", "current_price": 49013, "symbol": "btc"}])
+    fetched_a = datetime(2024, 3, 25, 8, 45, 30, tzinfo=UTC)
+    fetched_b = datetime(2021, 5, 15, 12, 0, 30, 500_000, tzinfo=UTC)
+    fetched_c = datetime(2024, 3, 25, 8, 46, 31, tzinfo=UTC)
+    rows = [
+        envelope_row(payload=docs_payload, fetched_at=fetched_a, source_file="a.json"),
+        envelope_row(
+            payload=plain_payload, fetched_at=fetched_b, source_file="b.json", mode="history"
+        ),
+        envelope_row(payload=drifted_payload, fetched_at=fetched_c, source_file="c.json"),
+        envelope_row(
+            payload=markets_payload,
+            fetched_at=fetched_a,
+            source_file="d.json",
+            endpoint="coins_markets",
+        ),
+        envelope_row(
+            payload=plain_payload,
+            fetched_at=fetched_a,
+            source_file="d2.json",
+            source="smartcitizen",
+        ),
+        envelope_row(payload=None, fetched_at=fetched_a, source_file="e.json"),
+    ]
+
+    actual = transforms.coin_prices_from_bronze(bronze(spark, rows))
+
+    expected = silver(
+        spark,
+        [
+            (
+                "bitcoin",
+                "usd",
+                datetime(2024, 3, 25, 8, 45, tzinfo=UTC),  # last_updated_at 1711356300
+                67187.3358936566,
+                1317802988326.25,
+                31260929299.5248,
+                3.63727894677354,
+                "live",
+                fetched_a,
+                "a.json",
+            ),
+            # No last_updated_at: the fetch time stands in; nothing but the price was asked.
+            (
+                "bitcoin",
+                "usd",
+                fetched_b,
+                49013.0,
+                None,
+                None,
+                None,
+                "history",
+                fetched_b,
+                "b.json",
+            ),
+            # Numbers as strings parse; null and unparseable values become null.
+            (
+                "ethereum",
+                "eur",
+                datetime(2024, 3, 25, 8, 46, tzinfo=UTC),  # "1711356360"
+                2950.5,
+                None,
+                123456.78,
+                None,
+                "live",
+                fetched_c,
+                "c.json",
+            ),
+            (
+                "ethereum",
+                "gbp",
+                datetime(2024, 3, 25, 8, 46, tzinfo=UTC),
+                None,
+                None,
+                None,
+                -1.25,
+                "live",
+                fetched_c,
+                "c.json",
+            ),
+            ("tether", "usd", fetched_c, 1.0, None, None, None, "live", fetched_c, "c.json"),
+        ],
+    )
+    exactly_equal(actual, expected)
+
+
+def test_coin_prices_from_bronze_of_no_price_rows_is_empty(spark: SparkSession) -> None:
+    fetched = datetime(2024, 3, 25, 8, 45, 30, tzinfo=UTC)
+    rows = [
+        envelope_row(payload=None, fetched_at=fetched, source_file="e.json"),
+        envelope_row(payload="{}", fetched_at=fetched, source_file="f.json"),
+        envelope_row(payload='{"bitcoin":{}}', fetched_at=fetched, source_file="g.json"),
+    ]
+
+    actual = transforms.coin_prices_from_bronze(bronze(spark, rows))
+
+    exactly_equal(actual, silver(spark, []))
+
+
+def test_coin_prices_from_bronze_of_a_real_envelope_line(
+    spark: SparkSession, tmp_path: Path, samples_dir: Path
+) -> None:
+    """The raw-zone writer's line, read by Spark's JSON reader like the stream does."""
+    start = datetime(2024, 3, 25, 8, 45, tzinfo=UTC)
+    fetched = datetime(2024, 3, 25, 8, 45, 1, 250_000, tzinfo=UTC)
+    response = ApiResponse(
+        source="coingecko",
+        endpoint="simple_price",
+        url="https://api.coingecko.com/api/v3/simple/price",
+        params={"ids": "bitcoin", "vs_currencies": "usd"},
+        status=200,
+        body=(samples_dir / "coingecko" / DOCS_SAMPLE).read_bytes(),
+        fetched_at=fetched,
+    )
+    line = Envelope(
+        response, DataInterval(start, start + timedelta(minutes=1)), "live", "r"
+    ).to_json_line()
+    path = tmp_path / "raw" / "envelope.json"
+    path.parent.mkdir()
+    path.write_text(line, encoding="utf-8")
+
+    raw = spark.read.schema(schemas.ENVELOPE).json(str(path))
+    bronze_df = transforms.to_bronze(raw, F.lit("envelope.json"), F.lit(INGESTED_AT))
+    (row,) = bronze_df.collect()
+    assert row.interval_start == as_collected(start)
+    assert row.fetched_at == as_collected(fetched)
+    assert json.loads(row.payload) == json.loads(response.body)
+    assert row[schemas.CORRUPT_RECORD] is None
+    assert row.date == date(2024, 3, 25)
+
+    expected = silver(
+        spark,
+        [
+            (
+                "bitcoin",
+                "usd",
+                datetime(2024, 3, 25, 8, 45, tzinfo=UTC),
+                67187.3358936566,
+                1317802988326.25,
+                31260929299.5248,
+                3.63727894677354,
+                "live",
+                fetched,
+                "envelope.json",
+            )
+        ],
+    )
+    exactly_equal(transforms.coin_prices_from_bronze(bronze_df), expected)
+
+
+def as_collected(moment: datetime) -> datetime:
+    """PySpark hands timestamps back as naive local times of the Python process."""
+    return moment.astimezone().replace(tzinfo=None)
+
+
+# --- latest_per_key ----------------------------------------------------------------------------
+
+
+def test_latest_per_key_keeps_the_newest_fetch_per_key(spark: SparkSession) -> None:
+    ts = datetime(2024, 3, 25, 8, 45, tzinfo=UTC)
+    t0, t1, t2 = (ts + timedelta(seconds=s) for s in (10, 20, 30))
+
+    def price_row(coin: str, cur: str, price: float, fetched: datetime, file: str) -> tuple:
+        return (coin, cur, ts, price, None, None, None, "live", fetched, file)
+
+    rows = [
+        price_row("bitcoin", "usd", 1.0, t0, "1.json"),
+        price_row("bitcoin", "usd", 3.0, t2, "3.json"),  # newest for (bitcoin, usd, ts)
+        price_row("bitcoin", "usd", 2.0, t1, "2.json"),
+        price_row("bitcoin", "eur", 4.0, t0, "4.json"),  # alone in its key
+        price_row("ethereum", "usd", 5.0, t1, "5a.json"),
+        price_row("ethereum", "usd", 6.0, t1, "5b.json"),  # same fetch time: greater file wins
+    ]
+    later_ts = ("bitcoin", "usd", ts + timedelta(minutes=1), 7.0, None, None, None, "live", t0, "7")
+    df = silver(spark, [*rows, later_ts])
+
+    actual = transforms.latest_per_key(df, schemas.SILVER_COIN_PRICES_KEYS, order_by="fetched_at")
+
+    expected = silver(spark, [rows[1], rows[3], rows[5], later_ts])
+    exactly_equal(actual, expected)
+    assert actual.columns == schemas.SILVER_COIN_PRICES.names
+
+
+def test_latest_per_key_with_one_key_column(spark: SparkSession) -> None:
+    ts = datetime(2024, 3, 25, 8, 45, tzinfo=UTC)
+    rows = [
+        ("bitcoin", "usd", ts, 1.0, None, None, None, "live", ts, "a"),
+        ("bitcoin", "eur", ts, 2.0, None, None, None, "live", ts + timedelta(seconds=1), "b"),
+        ("ethereum", "usd", ts, 3.0, None, None, None, "live", ts, "c"),
+    ]
+
+    actual = transforms.latest_per_key(silver(spark, rows), ["coin_id"], order_by="fetched_at")
+
+    exactly_equal(actual, silver(spark, [rows[1], rows[2]]))
+
+
+# --- to_bronze ---------------------------------------------------------------------------------
+
+
+def test_to_bronze_adds_source_file_ingested_at_and_date(spark: SparkSession) -> None:
+    late_evening = datetime(2024, 3, 25, 23, 59, tzinfo=UTC)
+    ingested = datetime(2024, 3, 26, 0, 0, 5, tzinfo=UTC)
+    names = schemas.ENVELOPE.names
+    with_interval = envelope_row(
+        payload='{"bitcoin":{"usd":1}}',
+        fetched_at=late_evening + timedelta(seconds=61),
+        source_file="x",
+        interval_start=late_evening,
+    )
+    corrupt = {name: None for name in names} | {schemas.CORRUPT_RECORD: "{not json"}
+    raw = spark.createDataFrame(
+        [tuple(with_interval[n] for n in names), tuple(corrupt[n] for n in names)],
+        schemas.ENVELOPE,
+    ).withColumn("file", F.concat(F.lit("s3a://lake/raw/"), F.coalesce("run_id", F.lit("bad"))))
+
+    actual = transforms.to_bronze(raw, source_file=F.col("file"), ingested_at=F.lit(ingested))
+
+    expected_rows = [
+        # The date comes from interval_start ...
+        (*(with_interval[n] for n in names), "s3a://lake/raw/run-x", ingested, date(2024, 3, 25)),
+        # ... or, without one, from ingested_at.
+        (*(corrupt[n] for n in names), "s3a://lake/raw/bad", ingested, date(2024, 3, 26)),
+    ]
+    expected = spark.createDataFrame(expected_rows, schemas.BRONZE_RAW_EVENTS)
+    exactly_equal(actual, expected)
+    assert actual.columns == schemas.BRONZE_RAW_EVENTS.names
+    assert "file" not in actual.columns
+
+
+def test_bronze_partitions_are_columns_of_the_bronze_schema() -> None:
+    assert set(schemas.BRONZE_PARTITIONS) <= set(schemas.BRONZE_RAW_EVENTS.names)
+    assert schemas.BRONZE_PARTITIONS == ("source", "date")
+
+
+def test_to_bronze_uses_the_utc_day(spark: SparkSession) -> None:
+    assert spark.conf.get("spark.sql.session.timeZone") == "UTC"
+    start = datetime(2024, 3, 25, 23, 30, tzinfo=UTC)
+    row = envelope_row(payload="{}", fetched_at=start, source_file="x", interval_start=start)
+    raw = spark.createDataFrame([tuple(row[n] for n in schemas.ENVELOPE.names)], schemas.ENVELOPE)
+
+    (out,) = transforms.to_bronze(raw, F.lit("x"), F.lit(INGESTED_AT)).collect()
+
+    assert out.date == date(2024, 3, 25)
