@@ -1,4 +1,4 @@
-"""spark-submit entry point of the streaming medallion job (bronze and silver), the lake's one writer.
+"""spark-submit entry point of the streaming medallion job (bronze, silver): the lake's one writer.
 
     spark-submit --packages ... jobs/lakehouse_stream.py --lake-uri s3a://lake --s3-endpoint URL
 

@@ -51,7 +51,9 @@ def _status(settings: Settings, _: argparse.Namespace) -> int:
     from lakehouse.runtime.stack import LocalStack
 
     mode = LocalStack(settings).paths.mode_file
-    stack = LocalStack(settings, mode="live" if mode.exists() and "live" in mode.read_text() else "demo")
+    stack = LocalStack(
+        settings, mode="live" if mode.exists() and "live" in mode.read_text() else "demo"
+    )
     rows = stack.status()
     if not rows:
         print("the lakehouse has not been started here yet: run `make demo`")
@@ -84,10 +86,22 @@ def _query(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _simulate(_: Settings, args: argparse.Namespace) -> int:
+def _simulate(settings: Settings, args: argparse.Namespace) -> int:
     from lakehouse.simulator.app import serve
 
-    serve(args.host, args.port)
+    serve(args.host, args.port or settings.ports.simulator)
+    return 0
+
+
+def _install(settings: Settings, _: argparse.Namespace) -> int:
+    from lakehouse.runtime import install
+
+    try:
+        print(f"minio: {install.ensure_minio(settings.tools_dir)}")
+        print(f"spark jars: {install.ensure_spark_jars(settings.tools_dir)}")
+    except install.InstallError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
     return 0
 
 
@@ -99,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--live", action="store_true", help="collect from the real APIs, no simulator")
     up.set_defaults(run=_up)
 
+    commands.add_parser(
+        "install", help="build MinIO and resolve the Spark jars into .tools/ (once)"
+    ).set_defaults(run=_install)
     commands.add_parser("down", help="stop everything `up` started").set_defaults(run=_down)
     commands.add_parser("status", help="health of each part").set_defaults(run=_status)
 
@@ -110,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     simulate = commands.add_parser("simulate", help="serve the offline API simulator")
     simulate.add_argument("--host", default="127.0.0.1")
-    simulate.add_argument("--port", type=int, default=8090)
+    simulate.add_argument("--port", type=int, help="default: LAKEHOUSE_SIMULATOR_PORT or 8090")
     simulate.set_defaults(run=_simulate)
     return parser
 

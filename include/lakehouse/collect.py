@@ -25,7 +25,7 @@ def collect_coingecko_prices(
     run_id: str,
     mode: Mode = "live",
 ) -> list[PutResult]:
-    """Land `/simple/price` for the coins and currencies. A failed fetch raises and lands nothing."""
+    """Land `/simple/price` for the coins and currencies; a failed fetch raises, lands nothing."""
     response = api.simple_price(coins, currencies)
     result = writer.write(Envelope(response=response, interval=interval, mode=mode, run_id=run_id))
     log.info(

@@ -19,7 +19,7 @@ COINGECKO_PRO_URL = "https://pro-api.coingecko.com/api/v3"
 
 
 def read_env_file(path: Path) -> dict[str, str]:
-    """Parse a KEY=VALUE file (the generated credentials file); blank lines and # comments skipped."""
+    """Parse a KEY=VALUE file such as the generated credentials file; # starts a comment."""
     values: dict[str, str] = {}
     if not path.exists():
         return values
@@ -49,7 +49,7 @@ class LakeSettings:
 
 @dataclass(frozen=True)
 class CoinGeckoSettings:
-    """The CoinGecko API v3: plan `demo` or `pro` decides the key header; base URL may be a stand-in."""
+    """CoinGecko API v3: the plan (`demo`, `pro`) picks the key header; the URL may be a stub."""
 
     base_url: str = COINGECKO_DEMO_URL
     api_key: str = field(default="", repr=False)
@@ -68,11 +68,13 @@ class Ports:
     postgres: int = 5433
     simulator: int = 8090
     spark_ui: int = 4040
+    airflow_worker_logs: int = 8793
+    airflow_triggerer_logs: int = 8794
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything an entry point needs, from the environment with the credentials file beneath it."""
+    """Everything an entry point needs: the environment, over the generated credentials file."""
 
     home: Path
     lake: LakeSettings
@@ -99,10 +101,14 @@ class Settings:
             try:
                 return int(raw)
             except ValueError as exc:
-                raise ValueError(f"LAKEHOUSE_{name.upper()}_PORT must be a number, got {raw!r}") from exc
+                raise ValueError(
+                    f"LAKEHOUSE_{name.upper()}_PORT must be a number, got {raw!r}"
+                ) from exc
 
         defaults = Ports()
-        ports = Ports(**{name: port(name, getattr(defaults, name)) for name in defaults.__dataclass_fields__})
+        ports = Ports(
+            **{name: port(name, getattr(defaults, name)) for name in defaults.__dataclass_fields__}
+        )
         lake = LakeSettings(
             bucket=env.get("LAKEHOUSE_BUCKET", "lake"),
             endpoint_url=env.get("LAKEHOUSE_S3_ENDPOINT", f"http://127.0.0.1:{ports.minio}"),

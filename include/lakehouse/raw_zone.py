@@ -50,6 +50,10 @@ class Envelope:
     def payload(self) -> Any:
         return self.response.json()
 
+    def payload_text(self) -> str:
+        """The body as the API sent it, only with whitespace between tokens removed."""
+        return minify_json(self.response.body.decode("utf-8"))
+
     def content_hash(self) -> str:
         """Short hash of what was asked and what came back; not of when, so retries agree."""
         digest = hashlib.sha256()
@@ -69,9 +73,30 @@ class Envelope:
             "http_status": self.response.status,
             "mode": self.mode,
             "run_id": self.run_id,
-            "payload": self.payload(),
         }
-        return json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n"
+        head = json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+        return f'{head[:-1]},"payload":{self.payload_text()}}}\n'
+
+
+def minify_json(text: str) -> str:
+    """Drop whitespace outside strings: every number, key and escape stays as it was written."""
+    out: list[str] = []
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            out.append(char)
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+            out.append(char)
+        elif char not in " \t\r\n":
+            out.append(char)
+    return "".join(out)
 
 
 def object_key(envelope: Envelope) -> str:

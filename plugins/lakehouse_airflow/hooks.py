@@ -32,7 +32,7 @@ class CoinGeckoHook(BaseHook):
 
 
 def raw_zone_writer(bucket: str, aws_conn_id: str = "lake_s3") -> RawZoneWriter:
-    """The raw-zone writer over the lake's S3 connection (type aws, extra endpoint_url for MinIO)."""
+    """The raw-zone writer over the lake S3 connection (type aws; extra endpoint_url for MinIO)."""
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
     return RawZoneWriter(S3Hook(aws_conn_id=aws_conn_id).get_conn(), bucket)

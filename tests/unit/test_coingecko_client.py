@@ -204,20 +204,12 @@ def test_invalid_ids_raise_before_any_request(
         assert "lower-case letters, digits and '-', no spaces" in str(raised.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: validate_ids uses re.match with '$', which also matches before a final newline",
-)
 def test_id_with_trailing_newline_is_invalid() -> None:
     client = canned_client(RecordingAdapter())
     with pytest.raises(ValueError):
         client.simple_price(["bitcoin\n"], ["usd"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a bare str is a Sequence[str]; 'bitcoin' is sent as ids=b,i,t,c,o,i,n",
-)
 def test_a_bare_string_is_not_taken_as_a_list_of_letters() -> None:
     client = canned_client(RecordingAdapter())
     with pytest.raises((TypeError, ValueError)):

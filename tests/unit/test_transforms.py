@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 import json
-import sys
 import warnings
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
@@ -22,44 +19,14 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas", FutureWarning)
     from pyspark.testing import assertDataFrameEqual
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:PySpark does not yet fully support pandas >= 3.0.0:FutureWarning"
-)
-
 DOCS_SAMPLE = "simple_price_bitcoin_all_include_flags_docs_example_2024-03-25.json"
 PLAIN_SAMPLE = "simple_price_bitcoin_usd_2021-05-15.json"
 INGESTED_AT = datetime(2024, 3, 25, 9, 0, 0, tzinfo=UTC)
 
 
-@functools.cache
-def _pyspark_pandas_importable() -> bool:
-    try:
-        import pyspark.pandas  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def exactly_equal(actual: DataFrame, expected: DataFrame) -> None:
-    """Same rows (any order), same column names and types; doubles compared without tolerance.
-
-    assertDataFrameEqual imports pyspark.pandas whenever pandas and pyarrow are installed, and
-    pyspark 4.2.0's pyspark.pandas fails to import with pandas >= 3 (`DateOffset` is gone from
-    pandas.tseries.frequencies). Only Spark DataFrames are compared here, so that branch is not
-    needed: pyarrow is hidden from it for the call when pyspark.pandas cannot be imported.
-    """
-    if _pyspark_pandas_importable():
-        assertDataFrameEqual(actual, expected, rtol=0.0, atol=0.0)
-        return
-    saved = sys.modules.get("pyarrow")
-    sys.modules["pyarrow"] = None  # type: ignore[assignment]  # `import pyarrow` -> ImportError
-    try:
-        assertDataFrameEqual(actual, expected, rtol=0.0, atol=0.0)
-    finally:
-        if saved is None:
-            del sys.modules["pyarrow"]
-        else:
-            sys.modules["pyarrow"] = saved
+    """Same rows (any order), same column names and types; doubles compared without tolerance."""
+    assertDataFrameEqual(actual, expected, rtol=0.0, atol=0.0)
 
 
 def envelope_row(

@@ -3,8 +3,8 @@
 MinIO's community edition ships as source only: it is built with `go install` at a pinned version.
 Its RELEASE.* tags are not semantic versions, so the pin is the Go pseudo-version of the final
 commit of the archived repository (2026-02-12, after RELEASE.2025-10-15T17-29-55Z), which the Go
-module proxy serves and the checksum database verifies. Spark's jars are resolved from Maven Central by Spark's own
-Ivy into a cache that every later spark-submit reuses.
+module proxy serves and the checksum database verifies. Spark's jars are resolved from Maven
+Central by Spark's own Ivy into a cache that every later spark-submit reuses.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ def require_java() -> str:
     if java is None:
         raise InstallError(
             "Java is not installed: Spark needs a JDK 17 or 21 "
-            "(Debian/Ubuntu: apt-get install openjdk-17-jdk-headless; macOS: brew install openjdk@17)."
+            "(Debian/Ubuntu: apt-get install openjdk-17-jdk-headless; "
+            "macOS: brew install openjdk@17)."
         )
     return java
 
@@ -106,7 +107,6 @@ def ensure_spark_jars(tools_dir: Path) -> Path:
     )
     if result.returncode != 0 or not spark_jars_ready(tools_dir):
         raise InstallError(
-            "resolving Spark jars failed (is Maven Central reachable?):\n"
-            + result.stderr[-3000:]
+            "resolving Spark jars failed (is Maven Central reachable?):\n" + result.stderr[-3000:]
         )
     return cache

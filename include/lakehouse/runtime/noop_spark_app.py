@@ -1,1 +1,1 @@
-"""An empty Spark application: submitting it makes spark-submit resolve --packages into the cache."""
+"""An empty Spark application: submitting it makes spark-submit fill the --packages cache."""

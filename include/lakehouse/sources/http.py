@@ -22,7 +22,9 @@ class ApiError(RuntimeError):
         self.source = source
         self.endpoint = endpoint
         self.status = status
-        super().__init__(f"{source} {endpoint}: HTTP {status if status is not None else '-'}: {reason}")
+        super().__init__(
+            f"{source} {endpoint}: HTTP {status if status is not None else '-'}: {reason}"
+        )
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,8 @@ def retrying_session(total: int = 3, backoff_factor: float = 0.5) -> requests.Se
         status_forcelist=(500, 502, 503, 504),
         allowed_methods=frozenset({"GET"}),
         raise_on_status=False,
+        # A Retry-After of minutes would block a per-minute task; rate limits are handled above.
+        respect_retry_after_header=False,
     )
     session = requests.Session()
     session.mount("http://", HTTPAdapter(max_retries=retry))
@@ -66,5 +70,7 @@ def checked_json_body(source: str, endpoint: str, response: requests.Response) -
         json.loads(response.content)
     except ValueError as exc:
         kind = response.headers.get("Content-Type", "unknown content type")
-        raise ApiError(source, endpoint, response.status_code, f"body is not JSON ({kind})") from exc
+        raise ApiError(
+            source, endpoint, response.status_code, f"body is not JSON ({kind})"
+        ) from exc
     return response.content

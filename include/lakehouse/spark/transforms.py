@@ -35,14 +35,17 @@ def coin_prices_from_bronze(bronze: DataFrame) -> DataFrame:
         "mode",
         "fetched_at",
         "source_file",
-        F.explode(F.from_json("payload", schemas.SIMPLE_PRICE_PAYLOAD)).alias("coin_id", "quote"),
+        F.explode(F.from_json("payload", schemas.SIMPLE_PRICE_PAYLOAD.simpleString())).alias(
+            "coin_id", "quote"
+        ),
     )
-    is_currency = lambda key: ~(  # noqa: E731 - a predicate for F.filter
-        (key == "last_updated_at")
-        | key.endswith(_SIMPLE_PRICE_SUFFIXES[0])
-        | key.endswith(_SIMPLE_PRICE_SUFFIXES[1])
-        | key.endswith(_SIMPLE_PRICE_SUFFIXES[2])
-    )
+
+    def is_currency(key: Column) -> Column:
+        not_a_currency = key == "last_updated_at"
+        for suffix in _SIMPLE_PRICE_SUFFIXES:
+            not_a_currency = not_a_currency | key.endswith(suffix)
+        return ~not_a_currency
+
     per_currency = quotes.select(
         "*", F.explode(F.filter(F.map_keys("quote"), is_currency)).alias("vs_currency")
     )
@@ -51,7 +54,9 @@ def coin_prices_from_bronze(bronze: DataFrame) -> DataFrame:
         key = F.concat(F.col("vs_currency"), F.lit(suffix))
         return F.try_element_at(F.col("quote"), key).try_cast("double")
 
-    updated_at = F.try_element_at(F.col("quote"), F.lit("last_updated_at")).try_cast("long")
+    updated_at = (
+        F.try_element_at(F.col("quote"), F.lit("last_updated_at")).try_cast("double").cast("long")
+    )
     return per_currency.select(
         F.col("coin_id"),
         F.col("vs_currency"),
