@@ -1,0 +1,129 @@
+"""The streaming job as spark-submit runs it (`--once`, Delta jars, a local lake folder).
+
+Checks what exactly-once means for a user: re-running over the same raw files changes nothing, new
+files add rows, and a second response for an already-known price updates it in place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from lakehouse.config import REPO_ROOT, Settings
+from lakehouse.query import open_lake, run_query
+from lakehouse.raw_zone import DataInterval, Envelope, object_key
+from lakehouse.runtime import install
+from lakehouse.simulator import market
+from lakehouse.simulator.app import create_app
+from lakehouse.sources.http import ApiResponse
+from lakehouse.spark.packages import SPARK_EXCLUDED_PACKAGES, SPARK_PACKAGES
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+CURRENCIES = ("usd", "eur")
+
+
+def land(lake: Path, minute: int, coins: tuple[str, ...]) -> None:
+    """Fetch /simple/price from the simulator as of `minute` after T0 and land it in `lake`."""
+    fetched_at = T0 + timedelta(minutes=minute, seconds=3)
+    params = {
+        "ids": ",".join(coins),
+        "vs_currencies": ",".join(CURRENCIES),
+        "include_market_cap": "true",
+        "include_24hr_vol": "true",
+        "include_24hr_change": "true",
+        "include_last_updated_at": "true",
+    }
+    client = TestClient(create_app(clock=lambda: fetched_at))
+    body = client.get("/api/v3/simple/price", params=params).content
+    response = ApiResponse(
+        "coingecko", "simple_price", "http://sim/api/v3/simple/price", params, 200, body, fetched_at
+    )
+    start = T0 + timedelta(minutes=minute - 1)
+    envelope = Envelope(response, DataInterval(start, start + timedelta(minutes=1)), "live", "t")
+    path = lake / object_key(envelope)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(envelope.to_json_line())
+
+
+def run_job(lake: Path) -> None:
+    ivy = install.ensure_spark_jars(Settings.from_env().tools_dir)
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    result = subprocess.run(
+        [
+            str(bin_dir / "spark-submit"),
+            "--master", "local[2]",
+            "--conf", f"spark.jars.ivy={ivy}",
+            "--conf", "spark.ui.enabled=false",
+            "--conf", "spark.sql.shuffle.partitions=2",
+            "--packages", ",".join(SPARK_PACKAGES),
+            "--exclude-packages", ",".join(SPARK_EXCLUDED_PACKAGES),
+            str(REPO_ROOT / "jobs" / "lakehouse_stream.py"),
+            "--lake-uri", str(lake),
+            "--once",
+        ],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-4000:]
+
+
+def silver(lake: Path) -> list[tuple[object, ...]]:
+    _, rows = run_query(
+        "select coin_id, vs_currency, epoch(price_ts)::bigint, price, fetched_at, "
+        "source_file from silver.coin_prices order by all",
+        open_lake(str(lake)),
+    )
+    return rows
+
+
+def test_reruns_add_only_new_prices_and_update_known_ones(tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    coins = ("bitcoin", "ethereum")
+    for minute in range(3):
+        land(lake, minute, coins)
+    (lake / "raw" / "coingecko" / "simple_price" / "broken.json").write_text('{"source": "coinge')
+
+    run_job(lake)
+    first = silver(lake)
+    assert len(first) == 3 * len(coins) * len(CURRENCIES)
+    for coin, cur, epoch, price, _, _ in first:
+        assert price == market.price(str(coin), str(cur), int(str(epoch)) // 60)
+
+    run_job(lake)  # nothing new: nothing changes
+    assert silver(lake) == first
+
+    # Minute 2 again, for bitcoin only, fetched later: new bytes, a new object, the same keys.
+    land(lake, 3, coins)
+    later = T0 + timedelta(minutes=2, seconds=40)
+    minute_2 = int(T0.timestamp()) // 60 + 2
+    quote: dict[str, float] = {cur: market.price("bitcoin", cur, minute_2) for cur in CURRENCIES}
+    body = {"bitcoin": {**quote, "last_updated_at": minute_2 * 60}}
+    refetch = ApiResponse(
+        "coingecko", "simple_price", "http://sim/api/v3/simple/price",
+        {"ids": "bitcoin"}, 200, json.dumps(body).encode(), later,
+    )  # fmt: skip
+    interval = DataInterval(T0 + timedelta(minutes=1), T0 + timedelta(minutes=2))
+    envelope = Envelope(refetch, interval, "live", "retry")
+    (lake / object_key(envelope)).write_text(envelope.to_json_line())
+
+    run_job(lake)
+    rows = silver(lake)
+    keys = [(coin, cur, epoch) for coin, cur, epoch, *_ in rows]
+    assert len(keys) == len(set(keys)) == 4 * len(coins) * len(CURRENCIES)
+    updated = [r for r in rows if r[0] == "bitcoin" and r[2] == minute_2 * 60]
+    assert [r[4] for r in updated] == [later, later]
+    assert all(str(r[5]).endswith(object_key(envelope).rsplit("/", 1)[1]) for r in updated)
+
+    _, bronze = run_query(
+        "select count(*), count(_corrupt_record) from bronze.raw_events", open_lake(str(lake))
+    )
+    assert bronze == [(6, 1)]  # 5 envelopes and the broken file, each once
