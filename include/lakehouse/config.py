@@ -80,6 +80,8 @@ class Settings:
     lake: LakeSettings
     coingecko: CoinGeckoSettings
     ports: Ports
+    pool_slots: dict[str, int] = field(default_factory=dict)
+    """Airflow pool per API, sized so that concurrent tasks stay within its rate limit."""
 
     @property
     def credentials_file(self) -> Path:
@@ -97,13 +99,7 @@ class Settings:
         env = {**read_env_file(home / "credentials.env"), **env}
 
         def port(name: str, default: int) -> int:
-            raw = env.get(f"LAKEHOUSE_{name.upper()}_PORT", str(default))
-            try:
-                return int(raw)
-            except ValueError as exc:
-                raise ValueError(
-                    f"LAKEHOUSE_{name.upper()}_PORT must be a number, got {raw!r}"
-                ) from exc
+            return _int(env, f"LAKEHOUSE_{name.upper()}_PORT", default)
 
         defaults = Ports()
         ports = Ports(
@@ -128,7 +124,19 @@ class Settings:
             coins=_csv(env.get("COINGECKO_COINS"), CoinGeckoSettings.coins),
             currencies=_csv(env.get("COINGECKO_CURRENCIES"), CoinGeckoSettings.currencies),
         )
-        return cls(home=home, lake=lake, coingecko=coingecko, ports=ports)
+        pool_slots = {
+            "coingecko_api": _int(env, "LAKEHOUSE_COINGECKO_POOL_SLOTS", 2),
+            "smartcitizen_api": _int(env, "LAKEHOUSE_SMARTCITIZEN_POOL_SLOTS", 4),
+        }
+        return cls(home=home, lake=lake, coingecko=coingecko, ports=ports, pool_slots=pool_slots)
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, str(default))
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a whole number, got {raw!r}") from exc
 
 
 def _csv(raw: str | None, default: tuple[str, ...]) -> tuple[str, ...]:

@@ -325,6 +325,7 @@ class LocalStack:
                 self._create_database("airflow")
             if spec.name == "minio":
                 self._create_bucket(creds)
+        self.ensure_pools(creds)
         self.unpause_dags(creds)
         self.paths.mode_file.write_text(self.mode)
 
@@ -473,6 +474,17 @@ class LocalStack:
         )
         response.raise_for_status()
         return str(response.json()["access_token"])
+
+    def ensure_pools(self, creds: dict[str, str]) -> None:
+        """One pool per API, so that collection tasks stay within each API's rate limit."""
+        headers = {"Authorization": f"Bearer {self.api_token(creds)}"}
+        base = f"http://127.0.0.1:{self.settings.ports.airflow}/api/v2/pools"
+        for name, slots in self.settings.pool_slots.items():
+            body = {"name": name, "slots": slots, "description": f"calls to the {name}"}
+            response = requests.patch(f"{base}/{name}", json=body, headers=headers, timeout=10)
+            if response.status_code == 404:
+                response = requests.post(base, json=body, headers=headers, timeout=10)
+            response.raise_for_status()
 
     def unpause_dags(self, creds: dict[str, str], timeout: float = 120.0) -> None:
         """Wait for the dag-processor to register the project's DAGs, then unpause them."""
