@@ -44,5 +44,8 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+bench: tools                          ## benchmarks that print figures (medians)
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
 clean: stop                           ## remove local state (data, logs, credentials); keeps .tools
 	rm -rf .lakehouse
