@@ -1,0 +1,123 @@
+"""Benchmark on a running stack (`make demo`): freshness, collection task time, scheduling delay.
+
+Targets (DESIGN.md): raw object landed -> silver row visible p95 <= 10 s; interval end -> silver
+p95 <= 20 s; collection task p95 <= 3 s; scheduling delay p95 <= 5 s.
+
+Freshness is measured with probe envelopes: each lands a /simple/price response for a minute of
+the year 2000 (so it never collides with collected data) through the raw-zone writer, and the time
+until its row is visible in silver.coin_prices is taken. Collection and scheduling figures come from
+Airflow's REST API over the task instances of collect_coingecko that already ran.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import requests
+
+from lakehouse.config import Settings, read_env_file
+from lakehouse.query import delta_storage_options, open_lake, run_query
+from lakehouse.raw_zone import DataInterval, Envelope, RawZoneWriter
+from lakehouse.sources.http import ApiResponse
+
+PROBES = 12
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def p95(values: list[float]) -> float:
+    return (
+        statistics.quantiles(values, n=20, method="inclusive")[18] if len(values) > 1 else values[0]
+    )
+
+
+def freshness(settings: Settings) -> list[float]:
+    lake = settings.lake
+    s3 = boto3.client(
+        "s3", endpoint_url=lake.endpoint_url, aws_access_key_id=lake.access_key,
+        aws_secret_access_key=lake.secret_key, region_name=lake.region,
+    )  # fmt: skip
+    writer = RawZoneWriter(s3, lake.bucket)
+    storage = delta_storage_options(lake)
+    run_tag = int(time.time())
+    delays = []
+    for probe in range(PROBES):
+        minute = EPOCH + timedelta(minutes=run_tag % 500_000 + probe)
+        body = {"bitcoin": {"usd": 1.0 + probe, "last_updated_at": int(minute.timestamp())}}
+        response = ApiResponse(
+            "coingecko", "simple_price", "bench://probe", {"probe": str(run_tag)}, 200,
+            json.dumps(body).encode(), datetime.now(UTC),
+        )  # fmt: skip
+        envelope = Envelope(
+            response, DataInterval(minute, minute + timedelta(minutes=1)), "live", "bench"
+        )
+        landed = time.monotonic()
+        writer.write(envelope)
+        sql = (
+            "select count(*) from silver.coin_prices "
+            f"where price_ts = to_timestamp({int(minute.timestamp())})"
+        )
+        while time.monotonic() - landed < 120:
+            _, rows = run_query(sql, open_lake(lake.uri(""), storage))
+            if rows[0][0] == 1:
+                break
+            time.sleep(0.25)
+        delays.append(time.monotonic() - landed)
+        print(f"  probe {probe + 1:2d}: visible in silver after {delays[-1]:5.1f}s", flush=True)
+    return delays
+
+
+def airflow_figures(settings: Settings) -> tuple[list[float], list[float]]:
+    creds = read_env_file(settings.credentials_file)
+    base = f"http://127.0.0.1:{settings.ports.airflow}"
+    token = requests.post(
+        f"{base}/auth/token",
+        json={"username": creds["AIRFLOW_ADMIN_USER"], "password": creds["AIRFLOW_ADMIN_PASSWORD"]},
+        timeout=10,
+    ).json()["access_token"]
+    instances = requests.get(
+        f"{base}/api/v2/dags/collect_coingecko/dagRuns/~/taskInstances",
+        params={"state": "success", "limit": 200, "order_by": "-start_date"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    ).json()["task_instances"]
+    durations = [float(ti["duration"]) for ti in instances if ti.get("duration") is not None]
+    delays = [
+        (
+            datetime.fromisoformat(ti["start_date"])
+            - datetime.fromisoformat(ti["data_interval_end"])
+        ).total_seconds()
+        for ti in instances
+        if ti.get("start_date") and ti.get("data_interval_end")
+    ]
+    return durations, delays
+
+
+def report(label: str, values: list[float], target: str) -> None:
+    print(
+        f"{label}: median {statistics.median(values):.2f}s, p95 {p95(values):.2f}s "
+        f"over {len(values)} (target {target})"
+    )
+
+
+def main() -> int:
+    settings = Settings.from_env()
+    try:
+        requests.get(f"http://127.0.0.1:{settings.ports.airflow}/api/v2/monitor/health", timeout=3)
+    except requests.RequestException:
+        print("skipped: needs the running stack (make demo)")
+        return 0
+    durations, scheduling = airflow_figures(settings)
+    if durations:
+        report("collection task duration", durations, "p95 <= 3 s")
+        report("scheduling delay, interval end -> task start", scheduling, "p95 <= 5 s")
+    report("freshness, raw landed -> silver visible", freshness(settings), "p95 <= 10 s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
