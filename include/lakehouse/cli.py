@@ -58,10 +58,13 @@ def _status(settings: Settings, _: argparse.Namespace) -> int:
     if not rows:
         print("the lakehouse has not been started here yet: run `make demo`")
         return EXIT_FAILURE
-    table = Table("part", "state", "url")
-    for part, state, url in rows:
-        colour = {"healthy": "green", "stopped": "dim", "not running": "dim"}.get(state, "red")
-        table.add_row(part, f"[{colour}]{state}[/]", url)
+    table = Table("part", "state", "memory", "url")
+    for row in rows:
+        colour = {"healthy": "green", "stopped": "dim", "not running": "dim"}.get(row.state, "red")
+        memory = f"{row.rss_bytes / 2**20:,.0f} MiB" if row.rss_bytes else ""
+        table.add_row(row.name, f"[{colour}]{row.state}[/]", memory, row.url)
+    total = sum(row.rss_bytes for row in rows)
+    table.add_row("total", "", f"{total / 2**30:.2f} GiB", "")
     Console().print(table)
     return 0
 

@@ -6,6 +6,7 @@ logs and data. Everything is bound to 127.0.0.1.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import psutil
 import requests
 
 from lakehouse.config import REPO_ROOT, Settings, read_env_file
@@ -104,6 +106,23 @@ def _http_ok(url: str, timeout: float = 2.0) -> bool:
         return requests.get(url, timeout=timeout).status_code == 200
     except requests.RequestException:
         return False
+
+
+@dataclass(frozen=True)
+class PartStatus:
+    name: str
+    state: str
+    url: str
+    rss_bytes: int
+
+
+def family_rss(proc: psutil.Process) -> int:
+    """Resident memory of a process and all its descendants."""
+    total = 0
+    for member in [proc, *proc.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            total += member.memory_info().rss
+    return total
 
 
 class LocalStack:
@@ -342,18 +361,25 @@ class LocalStack:
         if self.paths.run.exists():
             yield from (path.stem for path in self.paths.run.glob("*.pid"))
 
-    def status(self) -> list[tuple[str, str, str]]:
-        """(part, state, url) per part: running and healthy, running but unhealthy, or stopped."""
+    def status(self) -> list[PartStatus]:
+        """Each part: healthy, unhealthy (running but failing its check) or stopped, and memory.
+
+        A part's memory includes its children: the Spark driver runs under the scheduler.
+        """
         creds = read_env_file(self.paths.credentials)
         if not creds:
             return []
         rows = []
         for spec in self.specs(creds):
             proc = self.processes.process(spec.name)
-            state = "stopped" if proc is None else ("healthy" if spec.health() else "unhealthy")
-            rows.append((spec.name, state, spec.url))
+            if proc is None:
+                rows.append(PartStatus(spec.name, "stopped", spec.url, 0))
+                continue
+            state = "healthy" if spec.health() else "unhealthy"
+            rows.append(PartStatus(spec.name, state, spec.url, family_rss(proc)))
         spark_ui = f"http://127.0.0.1:{self.settings.ports.spark_ui}"
-        rows.append(("spark-ui", "healthy" if _http_ok(spark_ui) else "not running", spark_ui))
+        spark_state = "healthy" if _http_ok(spark_ui) else "not running"
+        rows.append(PartStatus("spark-ui", spark_state, spark_ui, 0))
         return rows
 
     # ---- steps --------------------------------------------------------------------------------
