@@ -87,12 +87,12 @@ def airflow_figures(settings: Settings) -> tuple[list[float], list[float]]:
     ).json()["task_instances"]
     durations = [float(ti["duration"]) for ti in instances if ti.get("duration") is not None]
     delays = [
+        # run_after is when a run was due: the end of its data interval.
         (
-            datetime.fromisoformat(ti["start_date"])
-            - datetime.fromisoformat(ti["data_interval_end"])
+            datetime.fromisoformat(ti["start_date"]) - datetime.fromisoformat(ti["run_after"])
         ).total_seconds()
         for ti in instances
-        if ti.get("start_date") and ti.get("data_interval_end")
+        if ti.get("start_date") and ti.get("run_after")
     ]
     return durations, delays
 
