@@ -17,12 +17,11 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-import boto3
 import requests
 
 from lakehouse.config import Settings, read_env_file
 from lakehouse.query import delta_storage_options, open_lake, run_query
-from lakehouse.raw_zone import DataInterval, Envelope, RawZoneWriter
+from lakehouse.raw_zone import DataInterval, Envelope, RawZoneWriter, s3_client
 from lakehouse.sources.http import ApiResponse
 
 PROBES = 12
@@ -37,11 +36,7 @@ def p95(values: list[float]) -> float:
 
 def freshness(settings: Settings) -> list[float]:
     lake = settings.lake
-    s3 = boto3.client(
-        "s3", endpoint_url=lake.endpoint_url, aws_access_key_id=lake.access_key,
-        aws_secret_access_key=lake.secret_key, region_name=lake.region,
-    )  # fmt: skip
-    writer = RawZoneWriter(s3, lake.bucket)
+    writer = RawZoneWriter(s3_client(lake), lake.bucket)
     storage = delta_storage_options(lake)
     run_tag = int(time.time())
     delays = []

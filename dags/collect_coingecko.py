@@ -1,25 +1,50 @@
 """
 ### collect_coingecko
 
-Every minute, for the data interval [T, T+1m): fetch CoinGecko `/simple/price` for the chosen coins
-and currencies and land the response, untouched, as one envelope object in the raw zone
-(`s3://lake/raw/coingecko/simple_price/...`). A failed fetch lands nothing and fails the task, which
-retries with backoff. Coins and currencies can be changed per run in the trigger form.
+Every minute, for the data interval [T, T+1m), land CoinGecko responses untouched in the raw zone
+(`s3://lake/raw/coingecko/<endpoint>/...`), one envelope object per response:
 
-Connections: `coingecko_api` (base URL and key), `lake_s3` (the lake). Variable: `lakehouse_bucket`.
+- **prices**: live, `/simple/price` for the chosen coins and currencies (market cap, 24h volume,
+  24h change, last update); history, `/coins/{id}/market_chart/range` per coin and currency for
+  exactly the interval.
+- **markets**: live, `/coins/markets` for the first currency, the top N coins by market cap, one
+  object per page; skipped in history runs (the API keeps no history of it).
+
+A run is *history* when its interval ended more than 10 minutes ago: a backfill, e.g.
+`airflow backfill create --dag-id collect_coingecko --from-date 2026-11-25T10:00:00+00:00
+--to-date 2026-11-25T10:59:00+00:00` (both ends inclusive: 60 runs), or in the UI the Dag's
+*Trigger* button, then *Backfill*, a date range and *Run Backfill*. Backfill calls are spaced to
+stay within the API's rate limit (connection extra `rate_limit_per_minute`) shared by the tasks of
+the `coingecko_api` pool.
+
+A failed request lands nothing, logs one line (endpoint, status) and fails the task, which Airflow
+retries. Coins, currencies and N can be changed per run in the trigger form; ids are lower case
+without spaces (the API silently drops an item after ", ").
+
+Connections: `coingecko_api` (base URL, key, plan), `lake_s3` (the lake). Variable:
+`lakehouse_bucket`. Pool: `coingecko_api`.
 """
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
+from typing import Any
 
 import pendulum
 from airflow.sdk import Param, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-COINS = ["bitcoin", "ethereum", "solana"]
-CURRENCIES = ["usd", "eur"]
-ID_LIST = {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": "^[a-z0-9-]+$"}}
+from lakehouse.config import CoinGeckoSettings
+from lakehouse.sources.coingecko import MAX_TOP_N
+
+# Defaults of the trigger form from COINGECKO_COINS, ..._CURRENCIES, ..._MARKETS_TOP_N (no I/O).
+DEFAULTS = CoinGeckoSettings.from_env(os.environ)
+ID_LIST: dict[str, Any] = {
+    "type": "array",
+    "minItems": 1,
+    "items": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$"},
+}
 
 
 @dag(
@@ -30,43 +55,79 @@ ID_LIST = {"type": "array", "minItems": 1, "items": {"type": "string", "pattern"
     doc_md=__doc__,
     tags=["lakehouse", "collect", "coingecko"],
     params={
-        "coins": Param(COINS, description="CoinGecko coin ids, lower case", **ID_LIST),
-        "currencies": Param(CURRENCIES, description="vs_currencies, lower case", **ID_LIST),
+        "coins": Param(
+            list(DEFAULTS.coins), description="CoinGecko coin ids: lower case, no spaces", **ID_LIST
+        ),
+        "currencies": Param(
+            list(DEFAULTS.currencies), description="vs_currencies: lower case", **ID_LIST
+        ),
+        "top_n": Param(
+            DEFAULTS.markets_top_n,
+            type="integer",
+            minimum=1,
+            maximum=MAX_TOP_N,
+            description="/coins/markets: how many coins, by market cap",
+        ),
+        "history": Param(
+            False,
+            type="boolean",
+            description="fetch the history endpoints even for a recent interval",
+        ),
     },
     default_args={
         "retries": 3,
         "retry_delay": timedelta(seconds=5),
         "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(minutes=2),
+        "execution_timeout": timedelta(minutes=10),
     },
 )
 def collect_coingecko() -> None:
-    @task
-    def fetch_simple_price(
+    @task(pool="coingecko_api")
+    def collect(
+        part: str,
         params: dict | None = None,
         data_interval_start: pendulum.DateTime | None = None,
         data_interval_end: pendulum.DateTime | None = None,
         run_id: str | None = None,
     ) -> list[str]:
-        from airflow.sdk import Variable
+        from datetime import UTC, datetime
 
-        from lakehouse.collect import collect_coingecko_prices
+        from airflow.sdk import Variable
+        from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+        from lakehouse.collect import run_coingecko
+        from lakehouse.config import Settings
         from lakehouse.raw_zone import DataInterval
+        from lakehouse.sources.planning import CoinGeckoSelection
         from lakehouse_airflow.hooks import CoinGeckoHook, raw_zone_writer
 
         assert params is not None and run_id is not None
         if data_interval_start is None or data_interval_end is None:
-            raise ValueError("collect_coingecko needs a data interval; this run has none")
-        results = collect_coingecko_prices(
-            CoinGeckoHook().get_conn(),
+            raise AirflowFailException("collect_coingecko needs a data interval; this run has none")
+        try:
+            selection = CoinGeckoSelection.from_params(params)
+        except ValueError as exc:  # a bad Param: retrying cannot help
+            raise AirflowFailException(f"bad params: {exc}") from exc
+        hook = CoinGeckoHook()
+        outcome = run_coingecko(
+            hook.get_conn,
             raw_zone_writer(Variable.get("lakehouse_bucket", default="lake")),
-            coins=params["coins"],
-            currencies=params["currencies"],
+            selection,
             interval=DataInterval(data_interval_start, data_interval_end),
             run_id=run_id,
+            now=datetime.now(UTC),
+            rate_limit_per_minute=hook.rate_limit_per_minute,
+            concurrent_tasks=Settings.from_env().pool_slots["coingecko_api"],
+            history=bool(params.get("history", False)),
+            parts=(part,),
         )
-        return [result.key for result in results]
+        if not outcome.results and outcome.skipped:
+            raise AirflowSkipException("; ".join(outcome.skipped))
+        return outcome.keys
 
-    fetch_simple_price()
+    collect.override(task_id="prices")("prices")
+    collect.override(task_id="markets")("markets")
 
 
 collect_coingecko()

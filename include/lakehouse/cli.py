@@ -90,9 +90,78 @@ def _query(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _simulate(settings: Settings, args: argparse.Namespace) -> int:
-    from lakehouse.simulator.app import serve
+    from dataclasses import replace
 
-    serve(args.host, args.port or settings.ports.simulator)
+    from lakehouse.simulator.app import injector_from_settings, serve
+
+    sim = settings.simulator
+    sim = replace(
+        sim,
+        faults=",".join(args.fault) if args.fault else sim.faults,
+        fault_seed=sim.fault_seed if args.fault_seed is None else args.fault_seed,
+        retry_after=sim.retry_after if args.retry_after is None else args.retry_after,
+        slow_seconds=sim.slow_seconds if args.slow_seconds is None else args.slow_seconds,
+    )
+    try:
+        injector_from_settings(sim)  # a bad fault spec stops here, with its reason
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    serve(args.host, args.port or settings.ports.simulator, sim)
+    return 0
+
+
+def _collect(settings: Settings, args: argparse.Namespace) -> int:
+    """One collection run, the same code as the Airflow task, with settings from the environment
+    (COINGECKO_* / SMARTCITIZEN_* and the lake's LAKEHOUSE_S3_*; see lakehouse.config)."""
+    import logging
+    from datetime import UTC, datetime, timedelta
+
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from lakehouse.collect import CollectionFailed, run_coingecko, run_smartcitizen
+    from lakehouse.raw_zone import DataInterval, RawZoneWriter, s3_client
+    from lakehouse.sources.coingecko import CoinGeckoHttpClient
+    from lakehouse.sources.http import ApiError
+    from lakehouse.sources.planning import CoinGeckoSelection, SmartCitizenSelection
+    from lakehouse.sources.smartcitizen import SmartCitizenHttpClient
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    now = datetime.now(UTC)
+    try:
+        if args.interval_start:
+            start = datetime.fromisoformat(args.interval_start)
+            start = start if start.tzinfo else start.replace(tzinfo=UTC)
+        else:  # the last whole minute, as the scheduler's latest run
+            start = now - timedelta(minutes=1)
+        start = start.replace(second=0, microsecond=0)
+        interval = DataInterval(start, start + timedelta(minutes=1))
+        writer = RawZoneWriter(s3_client(settings.lake), settings.lake.bucket)
+        run_id = f"cli__{now.isoformat(timespec='seconds')}"
+        if args.source == "coingecko":
+            cg = settings.coingecko
+            outcome = run_coingecko(
+                lambda spacing: CoinGeckoHttpClient(
+                    cg.base_url, cg.api_key, cg.plan, min_interval=spacing
+                ),
+                writer, CoinGeckoSelection.from_settings(cg), interval=interval, run_id=run_id,
+                now=now, rate_limit_per_minute=cg.rate_limit_per_minute, history=args.history,
+            )  # fmt: skip
+        else:
+            sc = settings.smartcitizen
+            outcome = run_smartcitizen(
+                lambda spacing: SmartCitizenHttpClient(sc.base_url, min_interval=spacing),
+                writer, SmartCitizenSelection.from_settings(sc), interval=interval,
+                run_id=run_id, now=now, rate_limit_per_minute=sc.rate_limit_per_minute,
+                history=args.history,
+            )  # fmt: skip
+    except (ValueError, ApiError, CollectionFailed, BotoCoreError, ClientError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    for result in outcome.results:
+        print(f"{'wrote' if result.created else 'exists'} s3://{settings.lake.bucket}/{result.key}")
+    for reason in outcome.skipped:
+        print(f"skipped: {reason}")
     return 0
 
 
@@ -131,7 +200,31 @@ def build_parser() -> argparse.ArgumentParser:
     simulate = commands.add_parser("simulate", help="serve the offline API simulator")
     simulate.add_argument("--host", default="127.0.0.1")
     simulate.add_argument("--port", type=int, help="default: LAKEHOUSE_SIMULATOR_PORT or 8090")
+    simulate.add_argument(
+        "--fault",
+        action="append",
+        metavar="KIND=P",
+        help="inject a fault into a share P of requests (repeatable); kinds: 429, 500, slow, "
+        "malformed, html, drift; default: LAKEHOUSE_SIMULATOR_FAULTS",
+    )
+    simulate.add_argument("--fault-seed", type=int, help="seed of the fault draws")
+    simulate.add_argument("--retry-after", type=int, help="seconds a 429 asks to wait")
+    simulate.add_argument("--slow-seconds", type=float, help="how late a slow answer comes")
     simulate.set_defaults(run=_simulate)
+
+    collect = commands.add_parser(
+        "collect", help="run one collection into the raw zone, as the Airflow task does"
+    )
+    collect.add_argument("source", choices=("coingecko", "smartcitizen"))
+    collect.add_argument(
+        "--interval-start",
+        metavar="ISO",
+        help="start of the one-minute data interval (UTC if no offset); default: the last minute",
+    )
+    collect.add_argument(
+        "--history", action="store_true", help="use the history endpoints even for a recent one"
+    )
+    collect.set_defaults(run=_collect)
     return parser
 
 

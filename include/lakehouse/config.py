@@ -16,6 +16,11 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 COINGECKO_DEMO_URL = "https://api.coingecko.com/api/v3"
 COINGECKO_PRO_URL = "https://pro-api.coingecko.com/api/v3"
+COINGECKO_RATE_LIMITS = {"demo": 30, "pro": 500}
+"""Requests per minute per plan (2025 docs: about 30/min demo; paid plans 500/min and more)."""
+SMARTCITIZEN_URL = "https://api.smartcitizen.me/v0"
+SMARTCITIZEN_RATE_LIMIT = 120
+"""Requests per minute: the API allows about 150/min per IP; keep some for everyone else."""
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -49,13 +54,111 @@ class LakeSettings:
 
 @dataclass(frozen=True)
 class CoinGeckoSettings:
-    """CoinGecko API v3: the plan (`demo`, `pro`) picks the key header; the URL may be a stub."""
+    """CoinGecko API v3: the plan (`demo`, `pro`) picks the key header; the URL may be a stub.
+
+    Environment (outside Airflow; inside, the `coingecko_api` Connection holds URL, key and plan):
+    COINGECKO_BASE_URL (default: the plan's public URL), COINGECKO_API_KEY, COINGECKO_API_PLAN
+    (`demo` or `pro`), COINGECKO_COINS and COINGECKO_CURRENCIES (comma lists of lower-case ids),
+    COINGECKO_MARKETS_TOP_N (how many coins `/coins/markets` lands, by market cap) and
+    COINGECKO_RATE_LIMIT_PER_MINUTE (default by plan; backfills pace their calls to it).
+    """
 
     base_url: str = COINGECKO_DEMO_URL
     api_key: str = field(default="", repr=False)
     plan: str = "demo"
     coins: tuple[str, ...] = ("bitcoin", "ethereum", "solana")
     currencies: tuple[str, ...] = ("usd", "eur")
+    markets_top_n: int = 100
+    rate_limit_per_minute: int = COINGECKO_RATE_LIMITS["demo"]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> CoinGeckoSettings:
+        """Only environment variables, no file: cheap enough for a DAG file's Param defaults."""
+        plan = env.get("COINGECKO_API_PLAN", "demo")
+        if plan not in ("demo", "pro"):
+            raise ValueError(f"COINGECKO_API_PLAN must be 'demo' or 'pro', got {plan!r}")
+        return cls(
+            base_url=env.get(
+                "COINGECKO_BASE_URL", COINGECKO_PRO_URL if plan == "pro" else COINGECKO_DEMO_URL
+            ),
+            api_key=env.get("COINGECKO_API_KEY", ""),
+            plan=plan,
+            coins=_csv(env.get("COINGECKO_COINS"), cls.coins),
+            currencies=_csv(env.get("COINGECKO_CURRENCIES"), cls.currencies),
+            markets_top_n=_int(env, "COINGECKO_MARKETS_TOP_N", cls.markets_top_n),
+            rate_limit_per_minute=_int(
+                env, "COINGECKO_RATE_LIMIT_PER_MINUTE", COINGECKO_RATE_LIMITS[plan]
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class SmartCitizenSettings:
+    """Smart Citizen API v0 (public reads, no key).
+
+    Environment (outside Airflow; inside, the `smartcitizen_api` Connection holds the URL):
+    SMARTCITIZEN_BASE_URL (default https://api.smartcitizen.me/v0), SMARTCITIZEN_DEVICES (comma
+    list of device ids), SMARTCITIZEN_WORLD_MAP (`true`/`false`: also land the world map every
+    minute) and SMARTCITIZEN_RATE_LIMIT_PER_MINUTE (backfills pace their calls to it).
+    """
+
+    base_url: str = SMARTCITIZEN_URL
+    devices: tuple[int, ...] = (1616, 13006, 15602)
+    """One device of each API shape (2015, 2020, 2023+); the simulator serves all three."""
+    world_map: bool = False
+    rate_limit_per_minute: int = SMARTCITIZEN_RATE_LIMIT
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SmartCitizenSettings:
+        """Only environment variables, no file: cheap enough for a DAG file's Param defaults."""
+        raw_devices = _csv(env.get("SMARTCITIZEN_DEVICES"), ())
+        try:
+            devices = tuple(int(item) for item in raw_devices) or cls.devices
+        except ValueError as exc:
+            raise ValueError(
+                f"SMARTCITIZEN_DEVICES must be a comma list of device ids, got "
+                f"{env.get('SMARTCITIZEN_DEVICES')!r}"
+            ) from exc
+        return cls(
+            base_url=env.get("SMARTCITIZEN_BASE_URL", SMARTCITIZEN_URL),
+            devices=devices,
+            world_map=_bool(env, "SMARTCITIZEN_WORLD_MAP", cls.world_map),
+            rate_limit_per_minute=_int(
+                env, "SMARTCITIZEN_RATE_LIMIT_PER_MINUTE", cls.rate_limit_per_minute
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class SimulatorSettings:
+    """Faults the API simulator injects by itself (it also takes them per request).
+
+    LAKEHOUSE_SIMULATOR_FAULTS: `kind=probability` pairs, e.g. `429=0.05,500=0.02,slow=0.01`
+    (kinds: 429, 500, slow, malformed, html, drift); LAKEHOUSE_SIMULATOR_FAULT_SEED makes the
+    sequence of faults repeatable; LAKEHOUSE_SIMULATOR_RETRY_AFTER (seconds a 429 asks to wait) and
+    LAKEHOUSE_SIMULATOR_SLOW_SECONDS (how long a slow response takes).
+    """
+
+    faults: str = ""
+    fault_seed: int = 0
+    retry_after: int = 2
+    slow_seconds: float = 15.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SimulatorSettings:
+        slow = env.get("LAKEHOUSE_SIMULATOR_SLOW_SECONDS", str(cls.slow_seconds))
+        try:
+            slow_seconds = float(slow)
+        except ValueError as exc:
+            raise ValueError(
+                f"LAKEHOUSE_SIMULATOR_SLOW_SECONDS must be a number, got {slow!r}"
+            ) from exc
+        return cls(
+            faults=env.get("LAKEHOUSE_SIMULATOR_FAULTS", ""),
+            fault_seed=_int(env, "LAKEHOUSE_SIMULATOR_FAULT_SEED", cls.fault_seed),
+            retry_after=_int(env, "LAKEHOUSE_SIMULATOR_RETRY_AFTER", cls.retry_after),
+            slow_seconds=slow_seconds,
+        )
 
 
 @dataclass(frozen=True)
@@ -82,6 +185,8 @@ class Settings:
     ports: Ports
     pool_slots: dict[str, int] = field(default_factory=dict)
     """Airflow pool per API, sized so that concurrent tasks stay within its rate limit."""
+    smartcitizen: SmartCitizenSettings = field(default_factory=SmartCitizenSettings)
+    simulator: SimulatorSettings = field(default_factory=SimulatorSettings)
 
     @property
     def credentials_file(self) -> Path:
@@ -112,23 +217,20 @@ class Settings:
             secret_key=env.get("LAKEHOUSE_S3_SECRET_KEY", env.get("MINIO_ROOT_PASSWORD", "")),
             region=env.get("LAKEHOUSE_S3_REGION", "us-east-1"),
         )
-        plan = env.get("COINGECKO_API_PLAN", "demo")
-        if plan not in ("demo", "pro"):
-            raise ValueError(f"COINGECKO_API_PLAN must be 'demo' or 'pro', got {plan!r}")
-        coingecko = CoinGeckoSettings(
-            base_url=env.get(
-                "COINGECKO_BASE_URL", COINGECKO_PRO_URL if plan == "pro" else COINGECKO_DEMO_URL
-            ),
-            api_key=env.get("COINGECKO_API_KEY", ""),
-            plan=plan,
-            coins=_csv(env.get("COINGECKO_COINS"), CoinGeckoSettings.coins),
-            currencies=_csv(env.get("COINGECKO_CURRENCIES"), CoinGeckoSettings.currencies),
-        )
+        coingecko = CoinGeckoSettings.from_env(env)
         pool_slots = {
             "coingecko_api": _int(env, "LAKEHOUSE_COINGECKO_POOL_SLOTS", 2),
             "smartcitizen_api": _int(env, "LAKEHOUSE_SMARTCITIZEN_POOL_SLOTS", 4),
         }
-        return cls(home=home, lake=lake, coingecko=coingecko, ports=ports, pool_slots=pool_slots)
+        return cls(
+            home=home,
+            lake=lake,
+            coingecko=coingecko,
+            ports=ports,
+            pool_slots=pool_slots,
+            smartcitizen=SmartCitizenSettings.from_env(env),
+            simulator=SimulatorSettings.from_env(env),
+        )
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -137,6 +239,17 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ValueError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.strip().lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be true or false, got {raw!r}")
 
 
 def _csv(raw: str | None, default: tuple[str, ...]) -> tuple[str, ...]:

@@ -14,6 +14,7 @@ from typing import Any, Literal, Protocol
 
 from botocore.exceptions import ClientError
 
+from lakehouse.config import LakeSettings
 from lakehouse.sources.http import ApiResponse
 
 RAW_PREFIX = "raw"
@@ -143,3 +144,16 @@ class RawZoneWriter:
                 return PutResult(key=key, created=False)
             raise
         return PutResult(key=key, created=True)
+
+
+def s3_client(lake: LakeSettings) -> Any:
+    """A boto3 S3 client for the lake (outside Airflow; inside, the `lake_s3` Connection's)."""
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=lake.endpoint_url,
+        aws_access_key_id=lake.access_key or None,
+        aws_secret_access_key=lake.secret_key or None,
+        region_name=lake.region,
+    )

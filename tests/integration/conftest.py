@@ -6,11 +6,12 @@ import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
-import boto3
 import pytest
 
 from lakehouse.config import LakeSettings, Ports, Settings
+from lakehouse.raw_zone import s3_client
 from lakehouse.runtime import install
 from lakehouse.runtime.stack import LocalStack, ensure_credentials
 
@@ -25,14 +26,8 @@ def free_port() -> int:
 class Minio:
     lake: LakeSettings
 
-    def client(self):  # type: ignore[no-untyped-def]
-        return boto3.client(
-            "s3",
-            endpoint_url=self.lake.endpoint_url,
-            aws_access_key_id=self.lake.access_key,
-            aws_secret_access_key=self.lake.secret_key,
-            region_name=self.lake.region,
-        )
+    def client(self) -> Any:
+        return s3_client(self.lake)
 
 
 @pytest.fixture(scope="session")

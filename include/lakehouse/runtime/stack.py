@@ -15,7 +15,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -28,7 +28,9 @@ from lakehouse.runtime.processes import ProcessManager, ProcessSpec, StartupErro
 
 Mode = Literal["demo", "live"]
 STREAM_DAG = "lakehouse_stream"
-DAG_IDS = ("collect_coingecko", STREAM_DAG)
+DAG_IDS = ("collect_coingecko", "collect_smartcitizen", STREAM_DAG)
+# In demo mode the simulator has no rate limit worth pacing backfills for.
+SIMULATOR_RATE_LIMIT_PER_MINUTE = 6000
 AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 PG_SYSTEM_USER = "embedded_postgres"  # postgres refuses to run as root
 
@@ -143,13 +145,23 @@ class LocalStack:
         cg = self.settings.coingecko
         if self.mode == "demo":
             base_url = f"http://127.0.0.1:{self.settings.ports.simulator}/api/v3"
-            return {"conn_type": "http", "host": base_url, "extra": {"plan": "demo"}}
+            extra = {"plan": "demo", "rate_limit_per_minute": SIMULATOR_RATE_LIMIT_PER_MINUTE}
+            return {"conn_type": "http", "host": base_url, "extra": extra}
         return {
             "conn_type": "http",
             "host": cg.base_url,
             "password": cg.api_key,
-            "extra": {"plan": cg.plan},
+            "extra": {"plan": cg.plan, "rate_limit_per_minute": cg.rate_limit_per_minute},
         }
+
+    def smartcitizen_connection(self) -> dict[str, object]:
+        sc = self.settings.smartcitizen
+        if self.mode == "demo":
+            base_url = f"http://127.0.0.1:{self.settings.ports.simulator}/v0"
+            extra = {"rate_limit_per_minute": SIMULATOR_RATE_LIMIT_PER_MINUTE}
+            return {"conn_type": "http", "host": base_url, "extra": extra}
+        extra = {"rate_limit_per_minute": sc.rate_limit_per_minute}
+        return {"conn_type": "http", "host": sc.base_url, "extra": extra}
 
     def airflow_env(self, creds: dict[str, str]) -> dict[str, str]:
         ports = self.settings.ports
@@ -190,6 +202,7 @@ class LocalStack:
             "AIRFLOW_CONN_SPARK_DEFAULT": json.dumps(spark_conn),
             "AIRFLOW_CONN_LAKE_S3": json.dumps(lake_conn),
             "AIRFLOW_CONN_COINGECKO_API": json.dumps(self.coingecko_connection()),
+            "AIRFLOW_CONN_SMARTCITIZEN_API": json.dumps(self.smartcitizen_connection()),
             "AIRFLOW_VAR_LAKEHOUSE_BUCKET": lake.bucket,
             "AIRFLOW_VAR_LAKEHOUSE_SPARK_IVY_DIR": str(install.ivy_dir(self.settings.tools_dir)),
             "AIRFLOW_VAR_LAKEHOUSE_SPARK_UI_PORT": str(ports.spark_ui),
@@ -456,15 +469,14 @@ class LocalStack:
             subprocess.run([*psql, "-c", f'CREATE DATABASE "{name}"'], check=True)
 
     def _create_bucket(self, creds: dict[str, str]) -> None:
-        import boto3
+        from lakehouse.raw_zone import s3_client
 
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=self.settings.lake.endpoint_url,
-            aws_access_key_id=creds["MINIO_ROOT_USER"],
-            aws_secret_access_key=creds["MINIO_ROOT_PASSWORD"],
-            region_name=self.settings.lake.region,
+        lake = replace(
+            self.settings.lake,
+            access_key=creds["MINIO_ROOT_USER"],
+            secret_key=creds["MINIO_ROOT_PASSWORD"],
         )
+        s3 = s3_client(lake)
         existing = {bucket["Name"] for bucket in s3.list_buckets().get("Buckets", [])}
         if self.settings.lake.bucket not in existing:
             s3.create_bucket(Bucket=self.settings.lake.bucket)

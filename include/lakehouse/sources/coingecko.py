@@ -1,18 +1,35 @@
-"""CoinGecko API v3: the client protocol, and its HTTP implementation for the demo and pro plans."""
+"""CoinGecko API v3: the client protocol, and its HTTP implementation for the demo and pro plans.
+
+Endpoints and what the raw zone records of each request (`params`; the key is only ever a header):
+
+- `simple_price`: GET /simple/price, `ids`, `vs_currencies` and every `include_*` flag.
+- `coins_markets`: GET /coins/markets, `vs_currency`, `order=market_cap_desc`, `per_page`, `page`
+  (one response, hence one raw object, per page).
+- `market_chart_range`: GET /coins/{id}/market_chart/range, `id` (recorded although it travels in
+  the path), `vs_currency`, `from`, `to`. The API takes `from`/`to` as ISO dates or UNIX
+  timestamps; we send UNIX seconds (the data interval's bounds) and it answers `[epoch_ms, value]`
+  points. Its granularity depends on the range and plan (docs, 2025: 5-minutely within the last
+  day, hourly beyond; minutely only on paid plans), so a backfilled minute of the real API may hold
+  no point at all: the simulator answers minutely.
+"""
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
 import requests
 
-from lakehouse.sources.http import ApiError, ApiResponse, checked_json_body, retrying_session
+from lakehouse.sources.http import MAX_RETRY_AFTER_S, ApiResponse, JsonGetter, Pacer
 
 SOURCE = "coingecko"
 KEY_HEADERS = {"demo": "x-cg-demo-api-key", "pro": "x-cg-pro-api-key"}
+MAX_PER_PAGE = 250
+"""`/coins/markets` serves at most 250 coins per page."""
+MAX_TOP_N = 1000
 _ID = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 
@@ -22,7 +39,7 @@ def validate_ids(kind: str, values: Sequence[str]) -> tuple[str, ...]:
         raise ValueError(f"{kind}: give a list of ids, not the string {values!r}")
     if not values:
         raise ValueError(f"{kind}: at least one id is needed")
-    bad = [value for value in values if not _ID.fullmatch(value)]
+    bad = [value for value in values if not isinstance(value, str) or not _ID.fullmatch(value)]
     if bad:
         raise ValueError(
             f"{kind}: {bad!r} are not valid ids (lower-case letters, digits and '-', no spaces)"
@@ -30,10 +47,35 @@ def validate_ids(kind: str, values: Sequence[str]) -> tuple[str, ...]:
     return tuple(values)
 
 
+def validate_top_n(value: object) -> int:
+    """How many coins `/coins/markets` lands: a whole number from 1 to MAX_TOP_N."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_TOP_N:
+        raise ValueError(f"top_n: must be a whole number from 1 to {MAX_TOP_N}, got {value!r}")
+    return value
+
+
+def market_pages(top_n: int) -> list[tuple[int, int]]:
+    """(per_page, page) requests covering the top `top_n` coins by market cap, as the API pages.
+
+    One page when it fits; else full pages of 250 (the last page may hold more than needed: the
+    payload is landed untouched and silver keeps what it keeps).
+    """
+    top_n = validate_top_n(top_n)
+    per_page = min(top_n, MAX_PER_PAGE)
+    pages = -(-top_n // per_page)
+    return [(per_page, page) for page in range(1, pages + 1)]
+
+
 class CoinGeckoApi(Protocol):
     """What the collectors need of CoinGecko; the HTTP client and test doubles both provide it."""
 
     def simple_price(self, ids: Sequence[str], vs_currencies: Sequence[str]) -> ApiResponse: ...
+
+    def coins_markets(self, vs_currency: str, per_page: int, page: int) -> ApiResponse: ...
+
+    def market_chart_range(
+        self, coin_id: str, vs_currency: str, start: datetime, end: datetime
+    ) -> ApiResponse: ...
 
 
 class CoinGeckoHttpClient:
@@ -47,16 +89,24 @@ class CoinGeckoHttpClient:
         timeout: float = 10.0,
         session: requests.Session | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        min_interval: float = 0.0,
+        max_retry_after: float = MAX_RETRY_AFTER_S,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if plan not in KEY_HEADERS:
             raise ValueError(f"CoinGecko plan must be one of {sorted(KEY_HEADERS)}, got {plan!r}")
-        self._base_url = base_url.rstrip("/")
-        self._headers = {"accept": "application/json"}
-        if api_key:
-            self._headers[KEY_HEADERS[plan]] = api_key
-        self._timeout = timeout
-        self._session = session or retrying_session()
-        self._clock = clock
+        self._http = JsonGetter(
+            SOURCE,
+            base_url,
+            headers={KEY_HEADERS[plan]: api_key} if api_key else {},
+            secrets=(api_key,),
+            timeout=timeout,
+            session=session,
+            clock=clock,
+            max_retry_after=max_retry_after,
+            pacer=Pacer(min_interval, sleep=sleep),
+            sleep=sleep,
+        )
 
     def simple_price(self, ids: Sequence[str], vs_currencies: Sequence[str]) -> ApiResponse:
         params = {
@@ -67,24 +117,36 @@ class CoinGeckoHttpClient:
             "include_24hr_change": "true",
             "include_last_updated_at": "true",
         }
-        return self._get("simple_price", "/simple/price", params)
+        return self._http.get("simple_price", "/simple/price", params)
 
-    def _get(self, endpoint: str, path: str, params: dict[str, str]) -> ApiResponse:
-        url = f"{self._base_url}{path}"
-        try:
-            response = self._session.get(
-                url, params=params, headers=self._headers, timeout=self._timeout
-            )
-        except requests.RequestException as exc:
-            # The exception text can hold the URL but never the headers, so no key leaks.
-            raise ApiError(SOURCE, endpoint, None, type(exc).__name__) from exc
-        body = checked_json_body(SOURCE, endpoint, response)
-        return ApiResponse(
-            source=SOURCE,
-            endpoint=endpoint,
-            url=url,
-            params=params,
-            status=response.status_code,
-            body=body,
-            fetched_at=self._clock(),
+    def coins_markets(self, vs_currency: str, per_page: int, page: int) -> ApiResponse:
+        (currency,) = validate_ids("vs_currency", [vs_currency])
+        if not 1 <= per_page <= MAX_PER_PAGE or page < 1:
+            raise ValueError(f"coins_markets: per_page 1..{MAX_PER_PAGE} and page >= 1 needed")
+        params = {
+            "vs_currency": currency,
+            "order": "market_cap_desc",
+            "per_page": str(per_page),
+            "page": str(page),
+        }
+        return self._http.get("coins_markets", "/coins/markets", params)
+
+    def market_chart_range(
+        self, coin_id: str, vs_currency: str, start: datetime, end: datetime
+    ) -> ApiResponse:
+        (coin,) = validate_ids("id", [coin_id])
+        (currency,) = validate_ids("vs_currency", [vs_currency])
+        params = {
+            "vs_currency": currency,
+            "from": str(_unix_seconds(start)),
+            "to": str(_unix_seconds(end)),
+        }
+        return self._http.get(
+            "market_chart_range", f"/coins/{coin}/market_chart/range", params, {"id": coin}
         )
+
+
+def _unix_seconds(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        raise ValueError("market_chart_range needs timezone-aware bounds")
+    return int(moment.timestamp())

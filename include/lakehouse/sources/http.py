@@ -1,15 +1,33 @@
-"""What every API client shares: the response record, the error, and a retrying HTTP session."""
+"""What every API client shares: the response record, the errors, and the one way to GET.
+
+Retries happen at two levels, each for what it is good at. Inside one task, `retrying_session`
+retries 5xx answers, refused connections and timeouts a few times with exponential backoff and
+jitter (a blip should not fail a per-minute task), and `JsonGetter` waits out a 429 when its
+`Retry-After` is short. Anything longer or harder is an `ApiError`: the task fails, lands nothing
+for that request, and Airflow retries it later, when the API may have recovered.
+"""
 
 from __future__ import annotations
 
+import email.utils
 import json
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
+
+log = logging.getLogger(__name__)
+
+MAX_RETRY_AFTER_S = 10.0
+"""The longest `Retry-After` a task waits out; longer ones fail it (a per-minute task must not
+sit blocked for minutes while its pool slot is taken)."""
 
 
 class ApiError(RuntimeError):
@@ -25,6 +43,19 @@ class ApiError(RuntimeError):
         super().__init__(
             f"{source} {endpoint}: HTTP {status if status is not None else '-'}: {reason}"
         )
+
+    @property
+    def stops_run(self) -> bool:
+        """Unreachable (after retries) or rate limited: the next calls would fail the same way."""
+        return self.status is None or self.status == 429
+
+
+class RateLimited(ApiError):
+    """HTTP 429 that this task will not wait out: stop calling the API, let Airflow retry."""
+
+    def __init__(self, source: str, endpoint: str, retry_after: float | None, reason: str) -> None:
+        self.retry_after = retry_after
+        super().__init__(source, endpoint, 429, reason)
 
 
 @dataclass(frozen=True)
@@ -61,10 +92,18 @@ def retrying_session(total: int = 3, backoff_factor: float = 0.5) -> requests.Se
     return session
 
 
-def checked_json_body(source: str, endpoint: str, response: requests.Response) -> bytes:
-    """The body of a 2xx JSON response; anything else raises ApiError with a one-line reason."""
+def checked_json_body(
+    source: str,
+    endpoint: str,
+    response: requests.Response,
+    scrub: Callable[[str], str] = lambda text: text,
+) -> bytes:
+    """The body of a 2xx JSON response; anything else raises ApiError with a one-line reason.
+
+    A rate-limit or error page served with 200 (seen from CoinGecko) is not JSON, hence an error.
+    """
     if not 200 <= response.status_code < 300:
-        snippet = response.text[:200].replace("\n", " ")
+        snippet = scrub(response.text[:200].replace("\n", " "))
         raise ApiError(source, endpoint, response.status_code, snippet or response.reason)
     try:
         json.loads(response.content)
@@ -74,3 +113,160 @@ def checked_json_body(source: str, endpoint: str, response: requests.Response) -
             source, endpoint, response.status_code, f"body is not JSON ({kind})"
         ) from exc
     return response.content
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds to wait from a `Retry-After` header (delta-seconds or an HTTP date), if usable."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+class Pacer:
+    """Keeps at least `min_interval` seconds between the starts of consecutive calls.
+
+    Backfills use it to spread their calls within an API's rate limit (see `history_spacing`).
+    """
+
+    def __init__(
+        self,
+        min_interval: float = 0.0,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if min_interval < 0:
+            raise ValueError(f"min_interval must not be negative, got {min_interval}")
+        self.min_interval = min_interval
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._last: float | None = None
+
+    def wait(self) -> None:
+        if self.min_interval and self._last is not None:
+            delay = self._last + self.min_interval - self._monotonic()
+            if delay > 0:
+                self._sleep(delay)
+        self._last = self._monotonic()
+
+
+def history_spacing(rate_limit_per_minute: int, concurrent_tasks: int) -> float:
+    """Seconds between one task's calls so that `concurrent_tasks` of them stay within the limit.
+
+    The Airflow pool of an API caps how many of its tasks run at once; each task then takes its
+    share of the rate limit. E.g. CoinGecko demo: 30/min over a pool of 2 -> one call every 4 s.
+    """
+    if rate_limit_per_minute <= 0:
+        raise ValueError(f"rate limit must be positive, got {rate_limit_per_minute}")
+    return 60.0 * max(1, concurrent_tasks) / rate_limit_per_minute
+
+
+def _describe(exc: requests.RequestException) -> str:
+    """The exception's kind, looking through urllib3's MaxRetryError to what really happened."""
+    cause = exc.args[0] if exc.args else None
+    if isinstance(cause, MaxRetryError) and cause.reason is not None:
+        name = type(cause.reason).__name__
+        return "ReadTimeout" if name == "ReadTimeoutError" else f"{type(exc).__name__} ({name})"
+    return type(exc).__name__
+
+
+class JsonGetter:
+    """GETs JSON from one API: the only place the clients' requests are made.
+
+    `secrets` (an API key) are sent only as headers and scrubbed from every error message, in case
+    an API echoes them back. `params` recorded in the response are what the raw zone keeps.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        base_url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        secrets: Iterable[str] = (),
+        timeout: float = 10.0,
+        session: requests.Session | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        max_retry_after: float = MAX_RETRY_AFTER_S,
+        pacer: Pacer | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.source = source
+        self.base_url = base_url.rstrip("/")
+        self._headers = {"accept": "application/json", **(headers or {})}
+        self._secrets = tuple(secret for secret in secrets if secret)
+        self._timeout = timeout
+        self._session = session or retrying_session()
+        self._clock = clock
+        self._max_retry_after = max_retry_after
+        self._pacer = pacer or Pacer()
+        self._sleep = sleep
+
+    def get(
+        self,
+        endpoint: str,
+        path: str,
+        query: Mapping[str, str],
+        path_params: Mapping[str, str] | None = None,
+    ) -> ApiResponse:
+        """GET `path` with `query`; `path_params` (ids in the path) are recorded with the query."""
+        url = f"{self.base_url}{path}"
+        waited = False
+        while True:
+            self._pacer.wait()
+            try:
+                response = self._session.get(
+                    url, params=dict(query), headers=self._headers, timeout=self._timeout
+                )
+            except requests.RequestException as exc:
+                # The exception text can hold the URL but never the headers, so no key leaks.
+                raise ApiError(self.source, endpoint, None, _describe(exc)) from exc
+            if response.status_code == 429:
+                delay = parse_retry_after(response.headers.get("Retry-After"), self._clock())
+                if delay is not None and delay <= self._max_retry_after and not waited:
+                    log.info(
+                        "%s %s: HTTP 429, waiting %.0f s as Retry-After asks",
+                        self.source,
+                        endpoint,
+                        delay,
+                    )
+                    self._sleep(delay)
+                    waited = True
+                    continue
+                raise self._rate_limited(endpoint, response, delay)
+            body = checked_json_body(self.source, endpoint, response, self._scrub)
+            return ApiResponse(
+                source=self.source,
+                endpoint=endpoint,
+                url=url,
+                params={**(path_params or {}), **query},
+                status=response.status_code,
+                body=body,
+                fetched_at=self._clock(),
+            )
+
+    def _rate_limited(
+        self, endpoint: str, response: requests.Response, delay: float | None
+    ) -> RateLimited:
+        snippet = self._scrub(response.text[:200].replace("\n", " ")) or response.reason
+        if delay is None:
+            reason = snippet
+        else:
+            reason = (
+                f"{snippet} (Retry-After {delay:.0f} s; a task waits at most "
+                f"{self._max_retry_after:.0f} s, once: Airflow retries later)"
+            )
+        return RateLimited(self.source, endpoint, delay, reason)
+
+    def _scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text

@@ -1,0 +1,154 @@
+"""The collect DAGs as Airflow parses them, their trigger-form Params, and the hooks.
+
+Airflow is loaded in a subprocess with its own AIRFLOW_HOME (it reads its configuration once per
+process), which prints what the tests check as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lakehouse.config import REPO_ROOT
+
+PROBE = r"""
+import copy, json, sys
+sys.path.insert(0, sys.argv[1] + "/plugins")
+from airflow.dag_processing.dagbag import DagBag
+
+bag = DagBag(dag_folder=sys.argv[1] + "/dags")
+out = {"import_errors": {k: str(v) for k, v in bag.import_errors.items()}, "dags": {}}
+BAD = {
+    "collect_coingecko": [
+        ("coins", ["Bitcoin"]), ("coins", ["bitcoin", " ethereum"]), ("coins", []),
+        ("coins", "bitcoin,ethereum"), ("currencies", ["usd", "EUR"]), ("top_n", 0),
+        ("top_n", 5000), ("top_n", "ten"), ("history", "yes"),
+    ],
+    "collect_smartcitizen": [
+        ("devices", ["abc"]), ("devices", [0]), ("devices", []), ("world_map", "yes"),
+    ],
+}
+GOOD = {
+    "collect_coingecko": [("coins", ["cardano", "usd-coin"]), ("top_n", 1000)],
+    "collect_smartcitizen": [("devices", [1, 99999]), ("world_map", True)],
+}
+for dag_id in ("collect_coingecko", "collect_smartcitizen"):
+    dag = bag.dags[dag_id]
+    refused, accepted = {}, []
+    for name, value in BAD[dag_id]:
+        params = copy.deepcopy(dag.params)
+        try:
+            params[name] = value
+        except Exception as exc:
+            refused[f"{name}={value!r}"] = f"{type(exc).__name__}: {exc}"
+    for name, value in GOOD[dag_id]:
+        params = copy.deepcopy(dag.params)
+        params[name] = value
+        accepted.append(name)
+    out["dags"][dag_id] = {
+        "tasks": {t.task_id: t.pool for t in dag.tasks},
+        "params": dag.params.dump(),
+        "timetable": type(dag.timetable).__name__,
+        "max_active_runs": dag.max_active_runs,
+        "refused": refused,
+        "accepted": accepted,
+        "doc": bool(dag.doc_md),
+    }
+
+from lakehouse_airflow.hooks import CoinGeckoHook, SmartCitizenHook
+cg = CoinGeckoHook()
+client = cg.get_conn(min_interval=4.0)
+sc = SmartCitizenHook()
+out["hooks"] = {
+    "coingecko": [cg.plan, cg.rate_limit_per_minute, client._http.base_url,
+                  sorted(client._http._headers), client._http._pacer.min_interval],
+    "smartcitizen": [sc.rate_limit_per_minute, sc.get_conn()._http.base_url],
+}
+print("PROBE" + json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def parsed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    home = tmp_path_factory.mktemp("airflow-home")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "COINGECKO_"))},
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW_CONN_COINGECKO_API": json.dumps(
+            {"conn_type": "http", "host": "http://127.0.0.1:8090/api/v3",
+             "password": "CG-hook-secret", "extra": {"plan": "pro"}}
+        ),
+        "AIRFLOW_CONN_SMARTCITIZEN_API": json.dumps(
+            {"conn_type": "http", "extra": {"rate_limit_per_minute": 60}}
+        ),
+        "SMARTCITIZEN_DEVICES": "13006,16777",
+        "SMARTCITIZEN_WORLD_MAP": "true",
+    }  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, str(REPO_ROOT)],
+        env=env, capture_output=True, text=True, timeout=300, cwd=Path(home),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    line = next(line for line in result.stdout.splitlines() if line.startswith("PROBE"))
+    return dict(json.loads(line[len("PROBE") :]))
+
+
+def test_the_dags_import_cleanly_and_wire_their_tasks_to_the_pools(parsed: dict[str, Any]) -> None:
+    assert parsed["import_errors"] == {}
+    coingecko = parsed["dags"]["collect_coingecko"]
+    smartcitizen = parsed["dags"]["collect_smartcitizen"]
+    assert coingecko["tasks"] == {"prices": "coingecko_api", "markets": "coingecko_api"}
+    assert smartcitizen["tasks"] == {"devices": "smartcitizen_api", "world_map": "smartcitizen_api"}
+    for dag in (coingecko, smartcitizen):
+        assert dag["timetable"] == "CronDataIntervalTimetable"
+        assert dag["doc"]
+
+
+def test_param_defaults_come_from_the_configuration(parsed: dict[str, Any]) -> None:
+    assert parsed["dags"]["collect_coingecko"]["params"] == {
+        "coins": ["bitcoin", "ethereum", "solana"],
+        "currencies": ["usd", "eur"],
+        "top_n": 100,
+        "history": False,
+    }
+    assert parsed["dags"]["collect_smartcitizen"]["params"] == {
+        "devices": [13006, 16777],
+        "world_map": True,
+        "history": False,
+    }
+
+
+def test_the_trigger_form_refuses_bad_params_with_a_clear_message(parsed: dict[str, Any]) -> None:
+    refused = parsed["dags"]["collect_coingecko"]["refused"]
+    assert set(refused) == {
+        "coins=['Bitcoin']", "coins=['bitcoin', ' ethereum']", "coins=[]",
+        "coins='bitcoin,ethereum'", "currencies=['usd', 'EUR']", "top_n=0", "top_n=5000",
+        "top_n='ten'", "history='yes'",
+    }  # fmt: skip
+    assert refused["coins=['Bitcoin']"].startswith(
+        "ParamValidationError: Invalid input for param coins: 'Bitcoin' does not match "
+        "'^[a-z0-9][a-z0-9-]*$'"
+    )
+    assert (
+        "Invalid input for param top_n: 5000 is greater than the maximum of 1000"
+        in (refused["top_n=5000"])
+    )
+    assert set(parsed["dags"]["collect_smartcitizen"]["refused"]) == {
+        "devices=['abc']", "devices=[0]", "devices=[]", "world_map='yes'",
+    }  # fmt: skip
+    assert parsed["dags"]["collect_coingecko"]["accepted"] == ["coins", "top_n"]
+    assert parsed["dags"]["collect_smartcitizen"]["accepted"] == ["devices", "world_map"]
+
+
+def test_hooks_turn_connections_into_clients(parsed: dict[str, Any]) -> None:
+    assert parsed["hooks"]["coingecko"] == [
+        "pro", 500, "http://127.0.0.1:8090/api/v3", ["accept", "x-cg-pro-api-key"], 4.0
+    ]  # fmt: skip
+    assert parsed["hooks"]["smartcitizen"] == [60, "https://api.smartcitizen.me/v0"]
