@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from lakehouse.config import Settings
+
+if TYPE_CHECKING:
+    from lakehouse.runtime.stack import Mode
 
 EXIT_FAILURE = 1
 
@@ -50,10 +54,7 @@ def _status(settings: Settings, _: argparse.Namespace) -> int:
 
     from lakehouse.runtime.stack import LocalStack
 
-    mode = LocalStack(settings).paths.mode_file
-    stack = LocalStack(
-        settings, mode="live" if mode.exists() and "live" in mode.read_text() else "demo"
-    )
+    stack = LocalStack(settings, mode=_running_mode(settings))
     rows = stack.status()
     if not rows:
         print("the lakehouse has not been started here yet: run `make demo`")
@@ -67,6 +68,32 @@ def _status(settings: Settings, _: argparse.Namespace) -> int:
     table.add_row("total", "", f"{total / 2**30:.2f} GiB", "")
     Console().print(table)
     return 0
+
+
+def _airflow(settings: Settings, args: argparse.Namespace) -> int:
+    """The airflow CLI with the local stack's settings (database, connections, secrets)."""
+    import os
+
+    from lakehouse.config import read_env_file
+    from lakehouse.runtime.stack import LocalStack
+
+    stack = LocalStack(settings, mode=_running_mode(settings))
+    creds = read_env_file(stack.paths.credentials)
+    if not creds:
+        print(
+            "error: the lakehouse has not been started here yet: run `make demo`", file=sys.stderr
+        )
+        return EXIT_FAILURE
+    airflow = str(stack.venv_bin / "airflow")
+    os.execve(airflow, [airflow, *args.airflow_args], stack.airflow_env(creds))
+
+
+def _running_mode(settings: Settings) -> Mode:
+    """The mode the stack was started in (`make run` is live), demo if it is not running."""
+    from lakehouse.runtime.stack import Paths
+
+    mode_file = Paths(settings.home).mode_file
+    return "live" if mode_file.exists() and mode_file.read_text().strip() == "live" else "demo"
 
 
 def _query(settings: Settings, args: argparse.Namespace) -> int:
@@ -177,6 +204,12 @@ def _install(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
+def _stream(settings: Settings, args: argparse.Namespace) -> int:
+    from lakehouse.spark.control import run_cli
+
+    return run_cli(settings.lake, args.action, args.lake, args.wait)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lakehouse", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -191,11 +224,32 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("down", help="stop everything `up` started").set_defaults(run=_down)
     commands.add_parser("status", help="health of each part").set_defaults(run=_status)
 
+    airflow = commands.add_parser(
+        "airflow", help="the airflow CLI against the local stack, e.g. `airflow backfill create`"
+    )
+    airflow.add_argument("airflow_args", nargs=argparse.REMAINDER, help="airflow's own arguments")
+    airflow.set_defaults(run=_airflow)
+
     query = commands.add_parser("query", help="run SQL on the Delta tables (delta-rs + DuckDB)")
     query.add_argument("sql", help='e.g. "select * from silver.coin_prices limit 5"')
     query.add_argument("--format", choices=("table", "csv", "json"), default="table")
     query.add_argument("--lake", help="a local lake folder instead of the configured bucket")
     query.set_defaults(run=_query)
+
+    stream = commands.add_parser(
+        "stream", help="the streaming job: stop it gracefully, allow it to start, show status"
+    )
+    stream.add_argument(
+        "action",
+        choices=("stop", "start", "status"),
+        help="stop: after the current micro-batches (and keep it stopped); "
+        "start: remove the stop request (Airflow restarts it); status: lease and progress",
+    )
+    stream.add_argument("--lake", help="a local lake folder instead of the configured bucket")
+    stream.add_argument(
+        "--wait", type=float, default=0.0, help="stop: wait up to this many seconds for the exit"
+    )
+    stream.set_defaults(run=_stream)
 
     simulate = commands.add_parser("simulate", help="serve the offline API simulator")
     simulate.add_argument("--host", default="127.0.0.1")

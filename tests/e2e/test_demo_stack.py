@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psutil
@@ -161,3 +161,42 @@ def test_airflow_runs_are_green_and_spark_ui_answers(stack_env: dict[str, str]) 
     spark_ui = requests.get(f"http://127.0.0.1:{PORTS['SPARK_UI']}/StreamingQuery/", timeout=10)
     assert spark_ui.status_code == 200
     assert "raw_to_bronze" in spark_ui.text and "bronze_to_silver_coin_prices" in spark_ui.text
+
+
+def test_backfill_of_past_minutes_lands_history_through_the_airflow_cli(
+    stack_env: dict[str, str],
+) -> None:
+    """`lakehouse airflow backfill create` (the README's command) runs history collections."""
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    start, end = now - timedelta(minutes=40), now - timedelta(minutes=37)  # 4 runs, inclusive
+    created = subprocess.run(
+        [LAKEHOUSE, "airflow", "backfill", "create", "--dag-id", "collect_coingecko",
+         "--from-date", start.isoformat(), "--to-date", end.isoformat()],
+        env=stack_env, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr[-2000:]
+
+    wanted = {(start + timedelta(minutes=i)).strftime("%Y-%m-%dT%H:%M") for i in range(4)}
+    deadline = time.monotonic() + 300
+    landed: set[str] = set()
+    while time.monotonic() < deadline and landed != wanted:
+        time.sleep(10)
+        events = query(
+            stack_env,
+            "select interval_start, payload from bronze.raw_events "
+            "where mode = 'history' and endpoint = 'market_chart_range'",
+        )
+        landed = {str(e["interval_start"])[:16].replace(" ", "T") for e in events} & wanted
+    assert landed == wanted
+    history = query(
+        stack_env,
+        "select request.params['id'] coin, request.params['vs_currency'] cur, payload "
+        "from bronze.raw_events where endpoint = 'market_chart_range'",
+    )
+    assert {(e["coin"], e["cur"]) for e in history} == {
+        (coin, cur) for coin in DAG_COINS for cur in DAG_CURRENCIES
+    }
+    for event in history:
+        for point_ms, value in json.loads(str(event["payload"]))["prices"]:
+            assert point_ms % 60_000 == 0
+            assert value == market.price(str(event["coin"]), str(event["cur"]), point_ms // 60_000)
