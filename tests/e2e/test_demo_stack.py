@@ -60,6 +60,10 @@ def stack_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, st
     print(f"lakehouse up: {time.monotonic() - started:.1f}s\n{up.stdout}\n{up.stderr}")
     try:
         assert up.returncode == 0, up.stderr
+        pids = {p.stem: p.read_text() for p in (home / "run").glob("*.pid")}
+        again = subprocess.run([LAKEHOUSE, "up"], env=env, capture_output=True, text=True)
+        assert again.returncode == 0, again.stderr  # running `make demo` twice is safe...
+        assert {p.stem: p.read_text() for p in (home / "run").glob("*.pid")} == pids  # ...a no-op
         yield env
     finally:
         pids = [json.loads(p.read_text())["pid"] for p in (home / "run").glob("*.pid")]

@@ -348,7 +348,7 @@ class LocalStack:
         for spec in specs:
             if spec.name == "postgres":
                 self._init_postgres()
-            if spec.name.startswith("airflow-") and spec.name.endswith("api-server"):
+            if spec.name == "airflow-api-server" and self.processes.process(spec.name) is None:
                 self._migrate_airflow(creds)
             started = time.monotonic()
             self.processes.start(spec)
