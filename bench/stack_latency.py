@@ -22,6 +22,7 @@ import requests
 from lakehouse.config import Settings, read_env_file
 from lakehouse.query import delta_storage_options, open_lake, run_query
 from lakehouse.raw_zone import DataInterval, Envelope, RawZoneWriter, s3_client
+from lakehouse.runtime.stack import LocalStack
 from lakehouse.sources.http import ApiResponse
 
 PROBES = 12
@@ -67,13 +68,9 @@ def freshness(settings: Settings) -> list[float]:
 
 
 def airflow_figures(settings: Settings) -> tuple[list[float], list[float]]:
-    creds = read_env_file(settings.credentials_file)
+    stack = LocalStack(settings)
+    token = stack.api_token(read_env_file(settings.credentials_file))
     base = f"http://127.0.0.1:{settings.ports.airflow}"
-    token = requests.post(
-        f"{base}/auth/token",
-        json={"username": creds["AIRFLOW_ADMIN_USER"], "password": creds["AIRFLOW_ADMIN_PASSWORD"]},
-        timeout=10,
-    ).json()["access_token"]
     instances = requests.get(
         f"{base}/api/v2/dags/collect_coingecko/dagRuns/~/taskInstances",
         params={"state": "success", "limit": 200, "order_by": "-start_date"},

@@ -91,40 +91,12 @@ def collect_coingecko() -> None:
         data_interval_end: pendulum.DateTime | None = None,
         run_id: str | None = None,
     ) -> list[str]:
-        from datetime import UTC, datetime
-
-        from airflow.sdk import Variable
-        from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
-
-        from lakehouse.collect import run_coingecko
-        from lakehouse.config import Settings
-        from lakehouse.raw_zone import DataInterval
-        from lakehouse.sources.planning import CoinGeckoSelection
-        from lakehouse_airflow.hooks import CoinGeckoHook, raw_zone_writer
+        from lakehouse_airflow.collection import collect_interval
 
         assert params is not None and run_id is not None
-        if data_interval_start is None or data_interval_end is None:
-            raise AirflowFailException("collect_coingecko needs a data interval; this run has none")
-        try:
-            selection = CoinGeckoSelection.from_params(params)
-        except ValueError as exc:  # a bad Param: retrying cannot help
-            raise AirflowFailException(f"bad params: {exc}") from exc
-        hook = CoinGeckoHook()
-        outcome = run_coingecko(
-            hook.get_conn,
-            raw_zone_writer(Variable.get("lakehouse_bucket", default="lake")),
-            selection,
-            interval=DataInterval(data_interval_start, data_interval_end),
-            run_id=run_id,
-            now=datetime.now(UTC),
-            rate_limit_per_minute=hook.rate_limit_per_minute,
-            concurrent_tasks=Settings.from_env().pool_slots["coingecko_api"],
-            history=bool(params.get("history", False)),
-            parts=(part,),
+        return collect_interval(
+            "coingecko", part, params, data_interval_start, data_interval_end, run_id
         )
-        if not outcome.results and outcome.skipped:
-            raise AirflowSkipException("; ".join(outcome.skipped))
-        return outcome.keys
 
     collect.override(task_id="prices")("prices")
     collect.override(task_id="markets")("markets")

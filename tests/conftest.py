@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -12,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from lakehouse.simulator.app import create_app
+from lakehouse.simulator.app import create_app, serve_in_thread
 
 # 08:45:37 UTC lies in the minute that starts at 1711356300, the `last_updated_at` of the CoinGecko
 # docs example in ../shared/samples.
@@ -44,14 +41,8 @@ class RunningSimulator:
 
 @pytest.fixture(scope="module")
 def simulator() -> Iterator[RunningSimulator]:
-    import uvicorn
-
     app = create_app(clock=fixed_clock(SIM_NOW))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    running = RunningSimulator(base_url=f"http://127.0.0.1:{port}")
+    running = RunningSimulator(base_url="")
 
     @app.middleware("http")
     async def record(request: Any, call_next: Any) -> Any:
@@ -64,17 +55,6 @@ def simulator() -> Iterator[RunningSimulator]:
         )
         return await call_next(request)
 
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the simulator did not start")
-        time.sleep(0.01)
-    try:
+    with serve_in_thread(app) as base_url:
+        running.base_url = base_url
         yield running
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
