@@ -1,15 +1,29 @@
 """
 ### lakehouse_stream
 
-Keeps the one streaming driver of the lake alive: a SparkSubmitOperator task runs
-`jobs/lakehouse_stream.py`, which turns raw envelopes into `bronze.raw_events` and
-`silver.coin_prices` (Delta, exactly once, from its checkpoints). The DAG is `@continuous` with one
-active run: when the driver dies, the task retries, and a finished run is followed by a new one.
+Keeps the one streaming driver of the lake alive. `run_stream_job` (SparkSubmitOperator, client
+mode) runs `jobs/lakehouse_stream.py`, which streams the raw zone into `bronze.raw_events`, the
+silver tables (`coin_prices`, `coin_markets`, `sensor_readings`, `devices`, `quarantine`) and gold
+(`coin_ohlc`, `sensor_hourly`, `price_anomalies`, `sensor_anomalies`), exactly once, from its
+checkpoints. The Spark UI shows the queries `raw_to_bronze` and `bronze_to_silver`; each
+micro-batch is recorded in `ops.stream_progress`.
+
+The DAG is `@continuous` with one active run: a driver that dies fails the task, which is retried,
+and every finished run is followed by a new one, so a driver is always running.
+
+**Stopping.** `lakehouse stream stop` leaves a stop request in the lake; the driver finishes its
+current micro-batches, releases its lease and exits 0, and the task succeeds. The next run's
+`start_allowed` sensor then waits (rescheduling itself, holding no worker slot) until
+`lakehouse stream start` removes the request. A second driver started by hand refuses to run while
+this one holds the lease (`_leases/lakehouse_stream.json`); after a crash the restarted driver
+waits up to `--lease-wait-seconds` for the dead driver's lease to expire.
 
 Connections: `spark_default` (master: local[2] or spark://host:7077), `lake_s3` (its credentials
 reach the driver as environment variables, never on the command line). Variables:
-`lakehouse_bucket`, `lakehouse_spark_ivy_dir`, `lakehouse_spark_ui_port`. The Spark UI shows the
-queries `raw_to_bronze` and `bronze_to_silver_coin_prices`.
+`lakehouse_bucket`, `lakehouse_spark_ivy_dir`, `lakehouse_spark_ui_port`, and optionally
+`lakehouse_stream_trigger_seconds`, `lakehouse_stream_max_files_per_trigger`,
+`lakehouse_stream_optimize_minutes`, `lakehouse_stream_vacuum_minutes`,
+`lakehouse_stream_vacuum_retain_hours`.
 """
 
 from __future__ import annotations
@@ -19,12 +33,31 @@ from pathlib import Path
 
 import pendulum
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
-from airflow.sdk import dag
+from airflow.sdk import dag, task
 
 from lakehouse.spark.packages import SPARK_EXCLUDED_PACKAGES, SPARK_PACKAGES
 
 STREAM_JOB = Path(__file__).resolve().parents[1] / "jobs" / "lakehouse_stream.py"
-TRIGGER_SECONDS = 5
+LEASE_TTL_SECONDS = 60
+BUCKET = "{{ var.value.get('lakehouse_bucket', 'lake') }}"
+
+
+def _var(name: str, default: str) -> str:
+    return f"{{{{ var.value.get('lakehouse_stream_{name}', '{default}') }}}}"
+
+
+JOB_OPTIONS = {
+    "--lake-uri": f"s3a://{BUCKET}",
+    "--s3-endpoint": "{{ conn.lake_s3.extra_dejson.endpoint_url }}",
+    "--trigger-seconds": _var("trigger_seconds", "5"),
+    "--max-files-per-trigger": _var("max_files_per_trigger", "1000"),
+    "--optimize-minutes": _var("optimize_minutes", "60"),
+    "--vacuum-minutes": _var("vacuum_minutes", "360"),
+    "--vacuum-retain-hours": _var("vacuum_retain_hours", "48"),
+    "--lease-ttl-seconds": str(LEASE_TTL_SECONDS),
+    # After a crash the new driver waits for the dead driver's lease to expire.
+    "--lease-wait-seconds": str(LEASE_TTL_SECONDS * 2),
+}
 
 
 @dag(
@@ -36,7 +69,16 @@ TRIGGER_SECONDS = 5
     tags=["lakehouse", "spark"],
 )
 def lakehouse_stream() -> None:
-    SparkSubmitOperator(
+    @task.sensor(poke_interval=30, mode="reschedule", timeout=timedelta(days=365).total_seconds())
+    def start_allowed(bucket: str) -> bool:
+        """True unless `lakehouse stream stop` left a stop request in the lake."""
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+        from lakehouse.spark.control import S3Store, stop_requested
+
+        return not stop_requested(S3Store(S3Hook(aws_conn_id="lake_s3").get_conn(), bucket))
+
+    run = SparkSubmitOperator(
         task_id="run_stream_job",
         application=str(STREAM_JOB),
         name="lakehouse_stream",
@@ -49,14 +91,7 @@ def lakehouse_stream() -> None:
             "spark.ui.port": "{{ var.value.get('lakehouse_spark_ui_port', '4040') }}",
             "spark.sql.shuffle.partitions": "4",
         },
-        application_args=[
-            "--lake-uri",
-            "s3a://{{ var.value.get('lakehouse_bucket', 'lake') }}",
-            "--s3-endpoint",
-            "{{ conn.lake_s3.extra_dejson.endpoint_url }}",
-            "--trigger-seconds",
-            str(TRIGGER_SECONDS),
-        ],
+        application_args=[item for option in JOB_OPTIONS.items() for item in option],
         env_vars={
             "AWS_ACCESS_KEY_ID": "{{ conn.lake_s3.login }}",
             "AWS_SECRET_ACCESS_KEY": "{{ conn.lake_s3.password }}",
@@ -64,6 +99,8 @@ def lakehouse_stream() -> None:
         retries=3,
         retry_delay=timedelta(seconds=15),
     )
+
+    start_allowed(BUCKET) >> run
 
 
 lakehouse_stream()

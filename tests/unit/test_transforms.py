@@ -66,7 +66,10 @@ def bronze(spark: SparkSession, rows: list[dict[str, Any]]) -> DataFrame:
 
 
 def silver(spark: SparkSession, rows: list[tuple[Any, ...]]) -> DataFrame:
-    return spark.createDataFrame(rows, schemas.SILVER_COIN_PRICES)
+    """Rows as (coin, currency, price_ts, price, cap, volume, change, observed_at, mode, fetched,
+    file); a 10-tuple without observed_at gets None there."""
+    full = [row if len(row) == 11 else (*row[:7], None, *row[7:]) for row in rows]
+    return spark.createDataFrame(full, schemas.SILVER_COIN_PRICES)
 
 
 # --- coin_prices_from_bronze -------------------------------------------------------------------
@@ -116,62 +119,35 @@ def test_coin_prices_from_bronze(spark: SparkSession, samples_dir: Path) -> None
 
     actual = transforms.coin_prices_from_bronze(bronze(spark, rows))
 
+    at_0845 = datetime(2024, 3, 25, 8, 45, tzinfo=UTC)  # last_updated_at 1711356300
+    at_0846 = datetime(2024, 3, 25, 8, 46, tzinfo=UTC)  # "1711356360"
     expected = silver(
         spark,
         [
             (
-                "bitcoin",
-                "usd",
-                datetime(2024, 3, 25, 8, 45, tzinfo=UTC),  # last_updated_at 1711356300
-                67187.3358936566,
-                1317802988326.25,
-                31260929299.5248,
-                3.63727894677354,
-                "live",
-                fetched_a,
-                "a.json",
+                "bitcoin", "usd", at_0845, 67187.3358936566, 1317802988326.25,
+                31260929299.5248, 3.63727894677354, at_0845, "live", fetched_a, "a.json",
             ),
-            # No last_updated_at: the fetch time stands in; nothing but the price was asked.
+            # No last_updated_at: the fetch time stands in, truncated to its minute for the key.
             (
-                "bitcoin",
-                "usd",
-                fetched_b,
-                49013.0,
-                None,
-                None,
-                None,
-                "history",
-                fetched_b,
-                "b.json",
+                "bitcoin", "usd", datetime(2021, 5, 15, 12, 0, tzinfo=UTC), 49013.0, None, None,
+                None, fetched_b, "history", fetched_b, "b.json",
             ),
             # Numbers as strings parse; null and unparseable values become null.
             (
-                "ethereum",
-                "eur",
-                datetime(2024, 3, 25, 8, 46, tzinfo=UTC),  # "1711356360"
-                2950.5,
-                None,
-                123456.78,
-                None,
-                "live",
-                fetched_c,
+                "ethereum", "eur", at_0846, 2950.5, None, 123456.78, None, at_0846, "live",
+                fetched_c, "c.json",
+            ),
+            (
+                "ethereum", "gbp", at_0846, None, None, None, -1.25, at_0846, "live", fetched_c,
                 "c.json",
             ),
             (
-                "ethereum",
-                "gbp",
-                datetime(2024, 3, 25, 8, 46, tzinfo=UTC),
-                None,
-                None,
-                None,
-                -1.25,
-                "live",
-                fetched_c,
+                "tether", "usd", at_0846, 1.0, None, None, None, fetched_c, "live", fetched_c,
                 "c.json",
             ),
-            ("tether", "usd", fetched_c, 1.0, None, None, None, "live", fetched_c, "c.json"),
         ],
-    )
+    )  # fmt: skip
     exactly_equal(actual, expected)
 
 
@@ -219,23 +195,16 @@ def test_coin_prices_from_bronze_of_a_real_envelope_line(
     assert row[schemas.CORRUPT_RECORD] is None
     assert row.date == date(2024, 3, 25)
 
+    at_0845 = datetime(2024, 3, 25, 8, 45, tzinfo=UTC)
     expected = silver(
         spark,
         [
             (
-                "bitcoin",
-                "usd",
-                datetime(2024, 3, 25, 8, 45, tzinfo=UTC),
-                67187.3358936566,
-                1317802988326.25,
-                31260929299.5248,
-                3.63727894677354,
-                "live",
-                fetched,
-                "envelope.json",
+                "bitcoin", "usd", at_0845, 67187.3358936566, 1317802988326.25, 31260929299.5248,
+                3.63727894677354, at_0845, "live", fetched, "envelope.json",
             )
         ],
-    )
+    )  # fmt: skip
     exactly_equal(transforms.coin_prices_from_bronze(bronze_df), expected)
 
 

@@ -22,6 +22,8 @@ def lake_conf(s3_endpoint: str | None, s3_region: str = "us-east-1") -> dict[str
         "spark.sql.session.timeZone": "UTC",
         "spark.hadoop.fs.s3a.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
         "spark.hadoop.fs.s3a.endpoint.region": s3_region,
+        # Put-if-absent / compare-and-swap writes for the job's lease (lakehouse.spark.lease).
+        "spark.hadoop.fs.s3a.create.conditional.enabled": "true",
     }
     if s3_endpoint:
         conf |= {

@@ -1,54 +1,155 @@
-"""Idempotent Delta writes: replaying a micro-batch after a crash changes nothing."""
+"""Idempotent Delta writes: replaying a micro-batch after a crash changes nothing.
+
+Every write of a micro-batch carries a Delta transaction identifier (app id, version): the app id
+names the query and the target table, the version is the batch id. Delta stores the pair in the
+same commit as the data and skips a later write whose version is not greater than the recorded
+one, so a batch that is replayed after a crash (Spark re-runs the last planned batch from the
+checkpoint's offset log) writes nothing twice. Appends pass the pair as writer options; MERGE reads
+it from the session conf (`spark.databricks.delta.write.txnAppId` / `txnVersion`), which is set and
+unset around each MERGE on the micro-batch's session: a clone per streaming query, so concurrent
+queries do not see each other's values.
+
+Consequence to remember: the app id must change if a query's checkpoint is deleted (its batch ids
+restart at 0 and would all be skipped). `StreamOptions.txn_suffix` exists for that.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from delta.tables import DeltaTable
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql.types import StructType
+
+from lakehouse.spark.transforms import newer_than
 
 TXN_APP_ID = "spark.databricks.delta.write.txnAppId"
 TXN_VERSION = "spark.databricks.delta.write.txnVersion"
 
+TABLE_PROPERTIES = {
+    # Compaction after commits that leave `minNumFiles` small files in a partition (the session
+    # conf spark.databricks.delta.autoCompact.minNumFiles, 50 by default).
+    "delta.autoOptimize.autoCompact": "true",
+}
+
 
 def ensure_table(
-    spark: SparkSession, location: str, schema: StructType, partitions: Sequence[str] = ()
+    spark: SparkSession,
+    location: str,
+    schema: StructType,
+    partitions: Sequence[str] = (),
+    properties: Mapping[str, str] = TABLE_PROPERTIES,
 ) -> None:
-    """Create the Delta table at `location` with `schema` unless it is there already."""
-    builder = DeltaTable.createIfNotExists(spark).location(location).addColumns(schema)
-    if partitions:
-        builder = builder.partitionedBy(*partitions)
-    builder.execute()
+    """Create the Delta table at `location` unless it exists; add columns it lacks; set properties.
+
+    Columns are only ever added (nullable), never dropped or retyped: a table written by an older
+    version of the job keeps its data and gains the new columns as nulls.
+    """
+    if not DeltaTable.isDeltaTable(spark, location):
+        builder = DeltaTable.createIfNotExists(spark).location(location).addColumns(schema)
+        if partitions:
+            builder = builder.partitionedBy(*partitions)
+        for key, value in properties.items():
+            builder = builder.property(key, value)
+        builder.execute()
+        return
+    sql_location = location.replace("`", "``")
+    current = {
+        row["key"]: row["value"]
+        for row in spark.sql(f"SHOW TBLPROPERTIES delta.`{sql_location}`").collect()
+    }
+    missing_props = {k: v for k, v in properties.items() if current.get(k) != v}
+    if missing_props:
+        assignments = ", ".join(f"'{k}' = '{v}'" for k, v in missing_props.items())
+        spark.sql(f"ALTER TABLE delta.`{sql_location}` SET TBLPROPERTIES ({assignments})")
+    existing = set(spark.read.format("delta").load(location).columns)
+    missing = [f for f in schema.fields if f.name not in existing]
+    if missing:
+        columns = ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in missing)
+        spark.sql(f"ALTER TABLE delta.`{sql_location}` ADD COLUMNS ({columns})")
+
+
+@dataclass(frozen=True)
+class Txn:
+    """The Delta transaction identifier of one write."""
+
+    app_id: str
+    version: int
+
+
+def append_batch(batch: DataFrame, location: str, txn: Txn) -> None:
+    """Append `batch`; a replay of the same (app id, version) is skipped by Delta."""
+    (
+        batch.write.format("delta")
+        .mode("append")
+        .option("txnAppId", txn.app_id)
+        .option("txnVersion", str(txn.version))
+        .save(location)
+    )
 
 
 def merge_batch(
     batch: DataFrame,
     location: str,
     keys: Sequence[str],
-    newer_than: str,
+    order_by: Sequence[str] | None,
     *,
-    app_id: str,
-    batch_id: int,
+    txn: Txn,
+    keep_existing: Sequence[str] = (),
 ) -> None:
-    """MERGE `batch` (one row per key) into the table, newest `newer_than` wins.
+    """MERGE `batch` (one row per key) into the table.
 
-    Delta records (app_id, batch_id) in the same commit; a replayed batch is skipped. The session
-    of a micro-batch is the query's own clone, so these settings do not leak to other queries.
+    With `order_by`, a matched row is replaced only by a newer one (see `newer_than`), so late
+    data never overwrites fresher data; without it, a matched row is always replaced (gold, whose
+    rows are recomputed). Columns in `keep_existing` keep their stored value when the new one is
+    null (a /readings backfill knows no unit).
     """
     session = batch.sparkSession
-    session.conf.set(TXN_APP_ID, app_id)
-    session.conf.set(TXN_VERSION, str(batch_id))
+    on = " AND ".join(f"t.`{key}` = s.`{key}`" for key in keys)
+    assignments: dict[str, str | Column] = {
+        f"`{column}`": (
+            f"coalesce(s.`{column}`, t.`{column}`)" if column in keep_existing else f"s.`{column}`"
+        )
+        for column in batch.columns
+    }
+    condition = newer_than("s", "t", list(order_by)) if order_by else None
+    session.conf.set(TXN_APP_ID, txn.app_id)
+    session.conf.set(TXN_VERSION, str(txn.version))
     try:
-        on = " AND ".join(f"t.{key} = s.{key}" for key in keys)
         (
             DeltaTable.forPath(session, location)
             .alias("t")
             .merge(batch.alias("s"), on)
-            .whenMatchedUpdateAll(condition=f"s.{newer_than} > t.{newer_than}")
+            .whenMatchedUpdate(condition=condition, set=assignments)
             .whenNotMatchedInsertAll()
             .execute()
         )
     finally:
         session.conf.unset(TXN_APP_ID)
         session.conf.unset(TXN_VERSION)
+
+
+def optimize(spark: SparkSession, location: str) -> None:
+    """Bin-pack small files (OPTIMIZE); its commit is dataChange=false, streams ignore it."""
+    DeltaTable.forPath(spark, location).optimize().executeCompaction()
+
+
+LISTING_PARALLELISM = "spark.sql.sources.parallelPartitionDiscovery.parallelism"
+
+
+def vacuum(spark: SparkSession, location: str, retain_hours: float) -> None:
+    """Delete files no longer referenced and older than `retain_hours`.
+
+    VACUUM lists the table's directory tree with `LISTING_PARALLELISM` tasks (Spark's default:
+    10000, about 30 s for a small table on two cores); the lake's tables need a handful.
+    """
+    previous = spark.conf.get(LISTING_PARALLELISM, None)
+    spark.conf.set(LISTING_PARALLELISM, str(max(2, spark.sparkContext.defaultParallelism * 2)))
+    try:
+        DeltaTable.forPath(spark, location).vacuum(retain_hours)
+    finally:
+        if previous is None:
+            spark.conf.unset(LISTING_PARALLELISM)
+        else:
+            spark.conf.set(LISTING_PARALLELISM, previous)

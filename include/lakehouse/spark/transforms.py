@@ -1,4 +1,8 @@
-"""Pure DataFrame -> DataFrame transforms of the medallion layers; no I/O, no session state."""
+"""Pure DataFrame -> DataFrame transforms shared by the layers; no I/O, no session state.
+
+Bronze lives here; the silver parsers are in `lakehouse.spark.silver`, gold in
+`lakehouse.spark.gold`.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,6 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from lakehouse.spark import schemas
-
-_SIMPLE_PRICE_SUFFIXES = ("_market_cap", "_24h_vol", "_24h_change")
 
 
 def to_bronze(raw: DataFrame, source_file: Column, ingested_at: Column) -> DataFrame:
@@ -23,57 +25,39 @@ def to_bronze(raw: DataFrame, source_file: Column, ingested_at: Column) -> DataF
 
 
 def coin_prices_from_bronze(bronze: DataFrame) -> DataFrame:
-    """One row per (coin, currency, price time) from `/simple/price` envelopes.
+    """The good silver.coin_prices rows of `/simple/price` and `/market_chart/range` envelopes.
 
-    The price time is the API's `last_updated_at`; without it, the fetch time.
+    Not deduplicated; see `lakehouse.spark.silver.parse_bronze` for the whole batch (every
+    endpoint, quarantine, one row per key).
     """
-    quotes = bronze.where(
-        (F.col("source") == "coingecko")
-        & (F.col("endpoint") == "simple_price")
-        & F.col("payload").isNotNull()
-    ).select(
-        "mode",
-        "fetched_at",
-        "source_file",
-        F.explode(F.from_json("payload", schemas.SIMPLE_PRICE_PAYLOAD.simpleString())).alias(
-            "coin_id", "quote"
-        ),
-    )
+    from lakehouse.spark import silver
 
-    def is_currency(key: Column) -> Column:
-        not_a_currency = key == "last_updated_at"
-        for suffix in _SIMPLE_PRICE_SUFFIXES:
-            not_a_currency = not_a_currency | key.endswith(suffix)
-        return ~not_a_currency
-
-    per_currency = quotes.select(
-        "*", F.explode(F.filter(F.map_keys("quote"), is_currency)).alias("vs_currency")
-    )
-
-    def quote_value(suffix: str) -> Column:
-        key = F.concat(F.col("vs_currency"), F.lit(suffix))
-        return F.try_element_at(F.col("quote"), key).try_cast("double")
-
-    updated_at = (
-        F.try_element_at(F.col("quote"), F.lit("last_updated_at")).try_cast("double").cast("long")
-    )
-    return per_currency.select(
-        F.col("coin_id"),
-        F.col("vs_currency"),
-        F.coalesce(F.timestamp_seconds(updated_at), F.col("fetched_at")).alias("price_ts"),
-        quote_value("").alias("price"),
-        quote_value("_market_cap").alias("market_cap"),
-        quote_value("_24h_vol").alias("volume_24h"),
-        quote_value("_24h_change").alias("change_24h_pct"),
-        F.col("mode"),
-        F.col("fetched_at"),
-        F.col("source_file"),
-    )
+    return silver.coin_price_candidates(bronze).good
 
 
-def latest_per_key(df: DataFrame, keys: Sequence[str], order_by: str) -> DataFrame:
-    """Keep the row with the greatest `order_by` per key (ties broken by source_file)."""
-    window = Window.partitionBy(*keys).orderBy(F.col(order_by).desc(), F.col("source_file").desc())
+def latest_per_key(df: DataFrame, keys: Sequence[str], order_by: str | Sequence[str]) -> DataFrame:
+    """Keep the row with the greatest `order_by` per key (compared in order; then source_file)."""
+    columns = [order_by] if isinstance(order_by, str) else list(order_by)
+    if "source_file" not in columns and "source_file" in df.columns:
+        columns.append("source_file")
+    window = Window.partitionBy(*keys).orderBy(*[F.col(c).desc_nulls_last() for c in columns])
     return (
         df.withColumn("_rank", F.row_number().over(window)).where(F.col("_rank") == 1).drop("_rank")
     )
+
+
+def newer_than(source: str, target: str, order_by: Sequence[str]) -> str:
+    """SQL predicate: the `source` row sorts after the `target` row on `order_by` (nulls first).
+
+    With (a, b): s.a > t.a OR (s.a <=> t.a AND s.b > t.b), where a null never wins over a value.
+    """
+
+    def greater(column: str) -> str:
+        s, t = f"{source}.{column}", f"{target}.{column}"
+        return f"(({s} IS NOT NULL AND {t} IS NULL) OR {s} > {t})"
+
+    clause = greater(order_by[-1])
+    for column in reversed(order_by[:-1]):
+        s, t = f"{source}.{column}", f"{target}.{column}"
+        clause = f"({greater(column)} OR ({s} <=> {t} AND {clause}))"
+    return clause

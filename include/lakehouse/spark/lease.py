@@ -1,0 +1,275 @@
+"""The one-writer lease, held by the driver through Hadoop's FileSystem API (s3a or local).
+
+Semantics
+---------
+- Acquire: read `_leases/<job>.json`. Absent: create it with put-if-absent. Held by another owner
+  and not expired: wait up to `wait_seconds` for it to expire or be released, then refuse
+  (`LeaseHeld`, the driver exits 3 without writing). Expired or ours: replace it, on S3 only if
+  it is still the object we read (compare-and-swap on its ETag).
+- Renew: a daemon thread rewrites it every third of the TTL, again only if it is still ours. If
+  someone else's lease is found, or renewing has failed for more than half the TTL (the store is
+  unreachable), the lease counts as lost: the driver stops its queries and exits 4, before the
+  lease could expire and another driver start writing.
+- Release: a clean exit deletes it; SIGKILL leaves it to expire after at most the TTL.
+
+On s3a the writes are S3 conditional writes (`If-None-Match: *` to create, `If-Match: <etag>` to
+replace; Hadoop 3.4.2+ `fs.option.create.conditional.overwrite[.etag]`, which AWS S3 and MinIO
+honour), so two drivers racing for a free lease cannot both win. On a local or HDFS path the
+create is exclusive, but replacing an expired lease is read-compare-write (a narrow race, fine
+for tests and a single machine).
+
+Limits: a lease is not a fencing token. Expiry compares the lease's `expires_at` with the
+reader's clock, so hosts need roughly synchronised clocks (well below the TTL); a driver paused
+longer than the TTL (GC, a frozen VM) may write once more after another driver took over before
+its renewal thread notices. Choose a TTL far above such pauses (default 60 s) and below the
+restart delay you are willing to wait after a crash.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from pyspark.sql import SparkSession
+
+from lakehouse.spark.control import JOB_NAME, Lease, lease_key, new_owner_id, stop_key
+
+log = logging.getLogger(__name__)
+
+CONDITIONAL_CREATE = "fs.option.create.conditional.overwrite"
+CONDITIONAL_ETAG = "fs.option.create.conditional.overwrite.etag"
+
+
+class LeaseHeld(RuntimeError):
+    """Another live driver holds the lease."""
+
+
+class LeaseLost(RuntimeError):
+    """This driver no longer holds the lease it had."""
+
+
+@dataclass(frozen=True)
+class Stored:
+    data: bytes
+    etag: str | None
+
+
+class HadoopStore:
+    """Small objects under a lake root through the session's Hadoop FileSystem."""
+
+    def __init__(self, spark: SparkSession, root_uri: str) -> None:
+        jvm: Any = spark._jvm
+        self._jvm = jvm
+        self._root = root_uri.rstrip("/")
+        conf = spark._jsc.hadoopConfiguration()
+        self._fs = jvm.org.apache.hadoop.fs.Path(self._root).getFileSystem(conf)
+        self.conditional = self._fs.getScheme() in ("s3a",)
+
+    def _path(self, key: str) -> Any:
+        return self._jvm.org.apache.hadoop.fs.Path(f"{self._root}/{key}")
+
+    def exists(self, key: str) -> bool:
+        return bool(self._fs.exists(self._path(key)))
+
+    def read(self, key: str) -> Stored | None:
+        path = self._path(key)
+        try:
+            status = self._fs.getFileStatus(path)
+            stream = self._fs.open(path)
+        except Exception as exc:
+            if _java_class(exc) == "java.io.FileNotFoundException":
+                return None
+            raise
+        try:
+            data = bytes(stream.readAllBytes())
+        finally:
+            stream.close()
+        etag = None
+        if self.conditional:
+            try:
+                etag = status.getEtag()
+            except Exception:
+                etag = None
+        return Stored(data=data, etag=etag)
+
+    def write(self, key: str, data: bytes, *, if_absent: bool, if_etag: str | None) -> bool:
+        """Write `data`; False when the condition (absent / still that etag) did not hold."""
+        builder = self._fs.createFile(self._path(key)).overwrite(not if_absent).recursive()
+        if self.conditional:
+            if if_absent:
+                builder = builder.must(CONDITIONAL_CREATE, True)
+            elif if_etag:
+                builder = builder.must(CONDITIONAL_ETAG, if_etag)
+        try:
+            stream = builder.build()
+            stream.write(bytearray(data))
+            stream.close()
+        except Exception as exc:
+            if _precondition_failed(exc):
+                return False
+            raise
+        return True
+
+    def delete(self, key: str) -> None:
+        self._fs.delete(self._path(key), False)
+
+
+def _java_class(exc: Exception) -> str:
+    java = getattr(exc, "java_exception", None)
+    if java is None:
+        return ""
+    try:
+        return str(java.getClass().getName())
+    except Exception:
+        return ""
+
+
+def _precondition_failed(exc: Exception) -> bool:
+    name = _java_class(exc)
+    text = str(exc)
+    return (
+        name.endswith("FileAlreadyExistsException")
+        or name.endswith("RemoteFileChangedException")
+        or "PreconditionFailed" in text
+        or "412" in text
+        or "FileAlreadyExists" in text
+    )
+
+
+class StreamLease:
+    """The driver's lease: acquire once, renew in the background, release at the end."""
+
+    def __init__(
+        self,
+        store: HadoopStore,
+        ttl_seconds: float,
+        job: str = JOB_NAME,
+        owner: str | None = None,
+        on_lost: Callable[[str], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.ttl = ttl_seconds
+        self.key = lease_key(job)
+        self.owner = owner or new_owner_id()
+        self._on_lost = on_lost
+        self._etag: str | None = None
+        self._lease: Lease | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.lost_reason: str | None = None
+
+    # -- acquire / release ----------------------------------------------------------------------
+
+    def acquire(self, wait_seconds: float = 0.0, poll: float = 1.0) -> Lease:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            held = self._try_acquire()
+            if held is None:
+                assert self._lease is not None
+                log.info("lease %s taken by %s", self.key, self.owner)
+                return self._lease
+            if time.monotonic() >= deadline:
+                raise LeaseHeld(
+                    f"another driver holds the lease {self.key}: {held.describe()}; "
+                    "refusing to start (it expires unless renewed; "
+                    "`lakehouse stream status` shows it)"
+                )
+            time.sleep(min(poll, max(0.05, held.expires_at - time.time())))
+
+    def _try_acquire(self) -> Lease | None:
+        """None when acquired, else the live lease of the other owner."""
+        stored = self.store.read(self.key)
+        current = Lease.from_json(stored.data) if stored is not None else None
+        if current is not None and current.owner != self.owner and current.is_live():
+            return current
+        mine = Lease.new(self.owner, self.ttl)
+        if stored is None:
+            ok = self.store.write(self.key, mine.to_json().encode(), if_absent=True, if_etag=None)
+        else:
+            ok = self.store.write(
+                self.key, mine.to_json().encode(), if_absent=False, if_etag=stored.etag
+            )
+        if not ok:
+            # Someone else won the race; report their lease (or retry if it vanished).
+            again = self.store.read(self.key)
+            other = Lease.from_json(again.data) if again is not None else None
+            return other if other is not None else Lease.new("unknown", 1.0)
+        return self._confirm(mine)
+
+    def _confirm(self, mine: Lease) -> Lease | None:
+        stored = self.store.read(self.key)
+        current = Lease.from_json(stored.data) if stored is not None else None
+        if current is None or current.owner != self.owner:
+            return current if current is not None else Lease.new("unknown", 1.0)
+        self._lease = current
+        self._etag = stored.etag if stored is not None else None
+        return None
+
+    def release(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.ttl)
+        try:
+            stored = self.store.read(self.key)
+            current = Lease.from_json(stored.data) if stored is not None else None
+            if current is not None and current.owner == self.owner:
+                self.store.delete(self.key)
+                log.info("lease %s released", self.key)
+        except Exception:
+            log.exception("could not release the lease %s (it will expire)", self.key)
+
+    # -- renew ----------------------------------------------------------------------------------
+
+    def renew(self) -> None:
+        if self._lease is None:
+            raise LeaseLost("the lease was never acquired")
+        stored = self.store.read(self.key)
+        current = Lease.from_json(stored.data) if stored is not None else None
+        if current is None or current.owner != self.owner:
+            other = current.describe() if current is not None else "nobody"
+            raise LeaseLost(f"the lease {self.key} is now held by {other}")
+        renewed = replace(self._lease, renewed_at=time.time(), expires_at=time.time() + self.ttl)
+        etag = stored.etag if stored is not None else None
+        if not self.store.write(
+            self.key, renewed.to_json().encode(), if_absent=False, if_etag=etag
+        ):
+            raise LeaseLost(f"the lease {self.key} changed under us")
+        self._lease = renewed
+
+    def start_renewing(self) -> None:
+        self._thread = threading.Thread(target=self._renew_loop, name="lease-renewal", daemon=True)
+        self._thread.start()
+
+    def _renew_loop(self) -> None:
+        interval = max(0.2, self.ttl / 3)
+        last_ok = time.monotonic()
+        while not self._stop.wait(interval):
+            try:
+                self.renew()
+                last_ok = time.monotonic()
+            except LeaseLost as exc:
+                self._lost(str(exc))
+                return
+            except Exception as exc:
+                if time.monotonic() - last_ok > self.ttl / 2:
+                    self._lost(f"could not renew the lease for {self.ttl / 2:.0f} s: {exc}")
+                    return
+                log.warning("lease renewal failed (will retry): %s", exc)
+
+    def set_on_lost(self, callback: Callable[[str], None]) -> None:
+        """Called by the renewal thread when the lease is lost, before the driver loop sees it."""
+        self._on_lost = callback
+
+    def _lost(self, reason: str) -> None:
+        self.lost_reason = reason
+        log.error("lease lost: %s", reason)
+        if self._on_lost is not None:
+            self._on_lost(reason)
+
+
+def stop_marker_present(store: HadoopStore, job: str = JOB_NAME) -> bool:
+    return store.exists(stop_key(job))

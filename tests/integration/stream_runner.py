@@ -1,0 +1,68 @@
+"""Run jobs/lakehouse_stream.py under spark-submit as the DAG does (client mode, local master)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from lakehouse.config import REPO_ROOT, Settings
+from lakehouse.runtime import install
+from lakehouse.spark.packages import SPARK_EXCLUDED_PACKAGES, SPARK_PACKAGES
+
+JOB = REPO_ROOT / "jobs" / "lakehouse_stream.py"
+
+
+def argv(lake: Path, *args: str) -> list[str]:
+    ivy = install.ensure_spark_jars(Settings.from_env().tools_dir)
+    return [
+        str(Path(sys.executable).parent / "spark-submit"),
+        "--master", "local[2]",
+        "--conf", f"spark.jars.ivy={ivy}",
+        "--conf", "spark.ui.enabled=false",
+        "--conf", "spark.sql.shuffle.partitions=2",
+        "--driver-memory", "1g",
+        "--packages", ",".join(SPARK_PACKAGES),
+        "--exclude-packages", ",".join(SPARK_EXCLUDED_PACKAGES),
+        str(JOB),
+        "--lake-uri", str(lake),
+        *args,
+    ]  # fmt: skip
+
+
+def env() -> dict[str, str]:
+    bin_dir = Path(sys.executable).parent
+    return {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+
+
+def run(lake: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        argv(lake, *args), env=env(), capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def start(lake: Path, log: Path, *args: str) -> subprocess.Popen[bytes]:
+    """The job in its own process group (spark-submit, the JVM and the Python driver)."""
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            argv(lake, *args), env=env(), stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+
+
+def wait_for_log(proc: subprocess.Popen[bytes], log: Path, text: str, timeout: float = 180) -> bool:
+    """True once `text` appears in the log; False if the process ended or time ran out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in log.read_text(errors="replace"):
+            return True
+        if proc.poll() is not None:
+            return text in log.read_text(errors="replace")
+        time.sleep(0.2)
+    return False
+
+
+def tail(log: Path, chars: int = 4000) -> str:
+    return log.read_text(errors="replace")[-chars:]

@@ -1,0 +1,175 @@
+"""The idempotent Delta sinks on a real Delta session, and the session a micro-batch runs in.
+
+A replayed micro-batch (same txnAppId and txnVersion) must write nothing, for appends and for
+MERGE; several targets of one foreachBatch use distinct app ids. The conf a foreachBatch sets on
+its batch's session must not leak into the driver's session (Spark clones the session per query).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pyspark.sql import SparkSession
+from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
+
+from lakehouse.config import Settings
+from lakehouse.runtime import install
+from lakehouse.spark import sinks
+from lakehouse.spark.control import LocalStore, read_lease
+from lakehouse.spark.lease import HadoopStore, LeaseHeld, StreamLease
+from lakehouse.spark.session import build_spark_session
+
+pytestmark = pytest.mark.integration
+
+SCHEMA = StructType(
+    [
+        StructField("id", LongType(), nullable=False),
+        StructField("value", StringType()),
+        StructField("fetched_at", TimestampType()),
+        StructField("source_file", StringType()),
+    ]
+)
+T1 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+T2 = datetime(2026, 1, 1, 12, 5, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def delta_spark() -> Iterator[SparkSession]:
+    ivy = install.ensure_spark_jars(Settings.from_env().tools_dir)
+    spark = build_spark_session(
+        "lakehouse-sink-tests",
+        master="local[1]",
+        ivy_dir=ivy,
+        extra_conf={
+            "spark.ui.enabled": "false",
+            "spark.sql.shuffle.partitions": "1",
+            "spark.databricks.delta.snapshotPartitions": "1",
+        },
+    )
+    try:
+        yield spark
+    finally:
+        spark.stop()
+
+
+def rows(spark: SparkSession, location: str) -> list[tuple[Any, ...]]:
+    df = spark.read.format("delta").load(location)
+    return sorted(tuple(r) for r in df.select("id", "value").collect())
+
+
+def test_replayed_appends_and_merges_write_nothing(
+    delta_spark: SparkSession, tmp_path: Path
+) -> None:
+    spark = delta_spark
+    location = str(tmp_path / "t")
+    sinks.ensure_table(spark, location, SCHEMA)
+    first = spark.createDataFrame([(1, "a", T1, "f1"), (2, "b", T1, "f1")], SCHEMA)
+    txn = sinks.Txn("q:append", 0)
+    sinks.append_batch(first, location, txn)
+    sinks.append_batch(first, location, txn)  # the replay after a crash
+    assert rows(spark, location) == [(1, "a"), (2, "b")]
+
+    other = sinks.Txn("q:other-table", 0)  # another target of the same batch: its own app id
+    merged = str(tmp_path / "m")
+    sinks.ensure_table(spark, merged, SCHEMA)
+    sinks.merge_batch(first, merged, ("id",), ("fetched_at",), txn=other)
+    newer = spark.createDataFrame([(1, "A", T2, "f2"), (3, "c", T2, "f2")], SCHEMA)
+    sinks.merge_batch(newer, merged, ("id",), ("fetched_at",), txn=sinks.Txn("q:other-table", 1))
+    assert rows(spark, merged) == [(1, "A"), (2, "b"), (3, "c")]
+
+    # Batch 1 replayed with different content (it never is; this shows it is skipped entirely).
+    sinks.merge_batch(
+        spark.createDataFrame([(4, "d", T2, "f3")], SCHEMA),
+        merged, ("id",), ("fetched_at",), txn=sinks.Txn("q:other-table", 1),
+    )  # fmt: skip
+    assert rows(spark, merged) == [(1, "A"), (2, "b"), (3, "c")]
+    # An older row never overwrites a newer one, even in a later batch.
+    older = spark.createDataFrame([(1, "stale", T1, "f0")], SCHEMA)
+    sinks.merge_batch(older, merged, ("id",), ("fetched_at",), txn=sinks.Txn("q:other-table", 2))
+    assert rows(spark, merged) == [(1, "A"), (2, "b"), (3, "c")]
+    assert spark.conf.get(sinks.TXN_APP_ID, None) is None
+
+
+def test_foreach_batch_conf_stays_in_the_query_session(
+    delta_spark: SparkSession, tmp_path: Path
+) -> None:
+    spark = delta_spark
+    seen: list[tuple[bool, str | None]] = []
+
+    def batch_fn(batch: Any, batch_id: int) -> None:
+        session = batch.sparkSession
+        session.conf.set("lakehouse.test.marker", f"batch-{batch_id}")
+        seen.append((session is spark, session.conf.get("lakehouse.test.marker", None)))
+
+    source = tmp_path / "in"
+    source.mkdir()
+    (source / "a.json").write_text('{"id": 1}\n')
+    query = (
+        spark.readStream.schema("id long")
+        .json(str(source))
+        .writeStream.foreachBatch(batch_fn)
+        .option("checkpointLocation", str(tmp_path / "cp"))
+        .trigger(availableNow=True)
+        .start()
+    )
+    query.awaitTermination()
+    assert seen == [(False, "batch-0")]
+    assert spark.conf.get("lakehouse.test.marker", None) is None
+
+
+def test_lease_refuses_a_second_driver_until_the_first_expires(
+    delta_spark: SparkSession, tmp_path: Path
+) -> None:
+    store = HadoopStore(delta_spark, str(tmp_path))
+    first = StreamLease(store, ttl_seconds=2.0, owner="host-a:1:aaaa")
+    first.acquire()
+    second = StreamLease(store, ttl_seconds=2.0, owner="host-b:2:bbbb")
+    with pytest.raises(LeaseHeld, match="host-a:1:aaaa"):
+        second.acquire(wait_seconds=0)
+    first.renew()
+    # The first driver dies without releasing: the second gets the lease once it expired.
+    second.acquire(wait_seconds=10, poll=0.2)
+    lease = read_lease(LocalStore(tmp_path))
+    assert lease is not None and lease.owner == "host-b:2:bbbb"
+    with pytest.raises(Exception, match="now held by host-b"):
+        first.renew()
+    second.release()
+    assert read_lease(LocalStore(tmp_path)) is None
+
+
+def test_lease_on_minio_uses_conditional_writes(delta_spark: SparkSession, minio: Any) -> None:
+    """put-if-absent and compare-and-swap on S3: a stale writer cannot overwrite the lease."""
+    lake = minio.lake
+    conf = delta_spark._jsc.hadoopConfiguration()
+    for key, value in {
+        "fs.s3a.endpoint": lake.endpoint_url,
+        "fs.s3a.path.style.access": "true",
+        "fs.s3a.connection.ssl.enabled": "false",
+        "fs.s3a.access.key": lake.access_key,
+        "fs.s3a.secret.key": lake.secret_key,
+        "fs.s3a.create.conditional.enabled": "true",
+        "fs.s3a.impl.disable.cache": "true",
+    }.items():
+        conf.set(key, value)
+    store = HadoopStore(delta_spark, f"s3a://{lake.bucket}/lease-test")
+    assert store.conditional
+    assert store.write("k", b"one", if_absent=True, if_etag=None)
+    assert not store.write("k", b"two", if_absent=True, if_etag=None)  # exists: refused
+    first = store.read("k")
+    assert first is not None and first.data == b"one" and first.etag
+    assert store.write("k", b"three", if_absent=False, if_etag=first.etag)
+    assert not store.write("k", b"four", if_absent=False, if_etag=first.etag)  # stale etag
+    latest = store.read("k")
+    assert latest is not None and latest.data == b"three"
+
+    a = StreamLease(store, ttl_seconds=30.0, owner="host-a:1:aaaa")
+    a.acquire()
+    with pytest.raises(LeaseHeld):
+        StreamLease(store, ttl_seconds=30.0, owner="host-b:2:bbbb").acquire()
+    a.renew()
+    a.release()
+    assert store.read("_leases/lakehouse_stream.json") is None

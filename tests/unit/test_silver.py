@@ -1,0 +1,282 @@
+"""Silver parsers on the sample shapes: typed rows per endpoint, one per key, and quarantine."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from bronze_rows import FETCHED_AT, bronze, corrupt_line, device_2023_sample, envelope, sample
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from lakehouse.spark import schemas, silver
+
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas", FutureWarning)
+    from pyspark.testing import assertDataFrameEqual
+
+QUARANTINED_AT = datetime(2024, 4, 8, 9, 1, tzinfo=UTC)
+
+
+def parse(spark: SparkSession, rows: list[dict]) -> silver.SilverBatch:  # type: ignore[type-arg]
+    return silver.parse_bronze(bronze(spark, rows), quarantined_at=F.lit(QUARANTINED_AT))
+
+
+def reasons(batch: silver.SilverBatch) -> list[tuple[str, str]]:
+    return sorted((r.source_file, r.reason) for r in batch.quarantine.collect())
+
+
+def rows_of(df: DataFrame, *columns: str) -> list[tuple]:  # type: ignore[type-arg]
+    return sorted(tuple(r) for r in df.select(*columns).collect())
+
+
+def ts(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def test_every_parseable_sample_is_accepted(spark: SparkSession) -> None:
+    rows = [
+        envelope("coingecko", "simple_price", sample("coingecko", name), name)
+        for name in (
+            "simple_price_bitcoin_usd_2021-05-15.json",
+            "simple_price_bitcoin_all_include_flags_docs_example_2024-03-25.json",
+        )
+    ]
+    rows += [
+        envelope("coingecko", "coins_markets", sample("coingecko", name), name,
+                 params={"vs_currency": "usd"})
+        for name in (
+            "coins_markets_bitcoin_usd_2021-05-15.json",
+            "coins_markets_bitcoin_usd_docs_example_2024-04-07.json",
+        )
+    ]  # fmt: skip
+    rows += [
+        envelope(
+            "coingecko", "market_chart_range",
+            sample("coingecko", "market_chart_docs_example_via_jkorf_2024-03-31.json"), "chart",
+            params={"id": "bitcoin", "vs_currency": "usd"}, mode="history",
+        ),
+        envelope("smartcitizen", "device",
+                 sample("smartcitizen", "device_13006_sck21_2020-06-23.json"), "d2020"),
+        envelope("smartcitizen", "device", device_2023_sample(), "d2023"),
+        envelope("smartcitizen", "world_map",
+                 sample("smartcitizen", "world_map_2019_shape_5_elements_ANONYMIZED.json"), "wm"),
+        envelope(
+            "smartcitizen", "readings",
+            sample("smartcitizen", "readings_1616_sensor7_rollup4h_2015-07-28_to_30.json"), "rd",
+            params={"device_id": "1616", "sensor_id": "7"}, mode="history",
+        ),
+    ]  # fmt: skip
+    batch = parse(spark, rows)
+
+    assert reasons(batch) == []
+    assert batch.coin_prices.count() == 2 + 3  # the two simple prices share no key; 3 points
+    assert batch.coin_markets.count() == 2
+    assert batch.sensor_readings.count() == 11 + 11 + 9
+    assert rows_of(batch.devices, "device_id") == [(123,), (1234,), (13006,), (15602,)]
+
+
+def test_coins_markets(spark: SparkSession) -> None:
+    payload = sample("coingecko", "coins_markets_bitcoin_usd_2021-05-15.json")
+    batch = parse(
+        spark,
+        [envelope("coingecko", "coins_markets", payload, "m", params={"vs_currency": "USD"})],
+    )
+    updated = ts("2021-05-15T15:59:43.867Z")
+    expected = spark.createDataFrame(
+        [
+            (
+                "bitcoin", "usd", updated, "btc", "Bitcoin", 1, 49053.0, 917825524991.0,
+                1030116515125.0, 61679663434.0, 51300.0, 48019.0, -2246.57482218, -4.37931,
+                18710831.0, 21000000.0, 21000000.0, 64805.0, -24.30618, 67.81, 72240.20172,
+                ts("2021-04-14T11:54:46.763Z"), ts("2013-07-06T00:00:00.000Z"), updated, "live",
+                FETCHED_AT, "m",
+            )
+        ],
+        schemas.SILVER_COIN_MARKETS,
+    )  # fmt: skip
+    assertDataFrameEqual(batch.coin_markets, expected, rtol=0.0, atol=0.0)
+
+
+def test_market_chart_points_become_minute_rows(spark: SparkSession) -> None:
+    payload = sample("coingecko", "market_chart_docs_example_via_jkorf_2024-03-31.json")
+    batch = parse(
+        spark,
+        [
+            envelope(
+                "coingecko", "market_chart_range", payload, "c",
+                params={"id": "bitcoin", "vs_currency": "usd"}, mode="history",
+            )
+        ],
+    )  # fmt: skip
+    assert rows_of(batch.coin_prices, "price_ts", "price", "market_cap", "observed_at") == [
+        (
+            datetime(2024, 3, 31, 0, 0), 69702.3087473573, 1370247487960.09,
+            datetime(2024, 3, 31, 0, 0),
+        ),
+        (
+            datetime(2024, 4, 1, 0, 0), 71246.9514406015, 1401370211582.37,
+            datetime(2024, 4, 1, 0, 0),
+        ),
+        # The last point is "now", off the grid: its key is its minute, observed_at exact.
+        (
+            datetime(2024, 4, 1, 15, 1), 68887.7495158568, 1355701979725.16,
+            datetime(2024, 4, 1, 15, 1, 22),
+        ),
+    ]  # fmt: skip
+    assert {r.mode for r in batch.coin_prices.collect()} == {"history"}
+
+
+def test_live_and_backfilled_prices_for_one_instant_are_one_row(spark: SparkSession) -> None:
+    minute = datetime(2024, 3, 25, 8, 45, tzinfo=UTC)
+    live = json.dumps({"bitcoin": {"usd": 100.0, "last_updated_at": int(minute.timestamp())}})
+    chart = json.dumps({"prices": [[int(minute.timestamp() * 1000), 101.0]],
+                        "market_caps": [], "total_volumes": []})  # fmt: skip
+    later = FETCHED_AT + timedelta(hours=1)
+    batch = parse(
+        spark,
+        [
+            envelope("coingecko", "simple_price", live, "live.json"),
+            envelope("coingecko", "market_chart_range", chart, "backfill.json",
+                     params={"id": "bitcoin", "vs_currency": "usd"}, fetched_at=later,
+                     mode="history"),
+        ],
+    )  # fmt: skip
+    assert rows_of(batch.coin_prices, "coin_id", "price_ts", "price", "mode") == [
+        ("bitcoin", datetime(2024, 3, 25, 8, 45), 101.0, "history")
+    ]
+
+
+def test_devices_in_the_2020_and_2023_shapes(spark: SparkSession) -> None:
+    empty = json.dumps({"id": 16777, "name": "quiet", "state": "never_published", "data": {}})
+    batch = parse(
+        spark,
+        [
+            envelope("smartcitizen", "device",
+                     sample("smartcitizen", "device_13006_sck21_2020-06-23.json"), "d2020"),
+            envelope("smartcitizen", "device", device_2023_sample(), "d2023"),
+            envelope("smartcitizen", "device", empty, "d-empty"),
+        ],
+    )  # fmt: skip
+    assert reasons(batch) == []
+    assert rows_of(
+        batch.devices, "device_id", "name", "state", "city", "exposure", "hardware",
+        "last_reading_at",
+    ) == [
+        (13006, "IoTCrawler 4", "has_published", "Aarhus", "outdoor", "SCK 2.1",
+         datetime(2020, 6, 23, 11, 53, 30)),
+        (15602, "Volderslaan_16, eerste_verdieping", "has_published", "Hasselt", "outdoor",
+         "SCK 2.1", datetime(2022, 12, 3, 10, 13, 33)),
+        (16777, "quiet", "never_published", None, None, None, None),
+    ]  # fmt: skip
+    readings = batch.sensor_readings
+    assert rows_of(readings.where("sensor_id = 55"), "device_id", "reading_ts", "value", "unit",
+                   "measurement", "sensor_key") == [
+        (13006, datetime(2020, 6, 23, 11, 53), 26.22, "°C", None, None),
+        (15602, datetime(2022, 12, 3, 10, 13), 4.44, "°C", "Air Temperature", "t"),
+    ]  # fmt: skip
+    assert rows_of(readings.where("sensor_id = 58"), "unit") == [("kPa",), ("kPa",)]  # "K Pa"
+    assert rows_of(readings.where("sensor_id = 14"), "unit") == [("lux",), ("lux",)]  # "Lux"
+
+
+def test_world_map_and_history_readings(spark: SparkSession) -> None:
+    batch = parse(
+        spark,
+        [
+            envelope("smartcitizen", "world_map",
+                     sample("smartcitizen", "world_map_2019_shape_5_elements_ANONYMIZED.json"),
+                     "wm"),
+            envelope(
+                "smartcitizen", "readings",
+                sample("smartcitizen", "readings_1616_sensor7_rollup4h_2015-07-28_to_30.json"),
+                "rd", params={"device_id": "1616", "sensor_id": "7"}, mode="history",
+            ),
+        ],
+    )  # fmt: skip
+    # Anonymized ids repeat: one row per id, the latest last_reading_at wins.
+    assert rows_of(batch.devices, "device_id", "name", "last_reading_at") == [
+        (123, "USERNAME", datetime(2014, 3, 6, 14, 15, 55)),
+        (1234, "Sentilo Noise T242552", datetime(2019, 3, 10, 13, 55, 20)),
+    ]
+    readings = rows_of(batch.sensor_readings, "device_id", "sensor_id", "reading_ts", "value")
+    assert len(readings) == 9
+    assert readings[0] == (1616, 7, datetime(2015, 7, 28, 14, 14), 65.28877551020409)
+
+
+def test_what_fails_lands_in_quarantine_with_its_reason(spark: SparkSession) -> None:
+    future = FETCHED_AT + timedelta(days=1)
+    device = {
+        "id": 99,
+        "last_reading_at": "2024-04-08T09:00:00Z",
+        "data": {
+            "recorded_at": "2024-04-08T09:00:00Z",
+            "sensors": [
+                {"id": 55, "unit": "ºC", "value": 500},
+                {"id": 56, "unit": "%", "value": None},
+                {"id": 57, "unit": "%", "value": 50},
+            ],
+        },
+    }
+    rows = [
+        corrupt_line("<html>rate limited</html>", "not-json"),
+        corrupt_line('{"source":"coingecko","payl', "truncated"),
+        envelope("coingecko", None, "{}", "no-endpoint"),  # type: ignore[arg-type]
+        envelope("coingecko", "simple_price", "{}", "http-500", http_status=500),
+        envelope("coingecko", "ping", sample("coingecko", "ping_docs_example_via_jkorf.json"),
+                 "ping"),
+        envelope("coingecko", "simple_price", None, "no-payload"),
+        envelope("coingecko", "simple_price",
+                 sample("coingecko", "error_422_missing_parameter_ids_2021-07-19.json"), "422"),
+        envelope("coingecko", "coins_markets", '{"error": "x"}', "markets-object"),
+        envelope("coingecko", "simple_price",
+                 sample("coingecko", "error_429_rate_limit_2022-09-29.json"), "429"),
+        envelope("coingecko", "simple_price", '{"bitcoin": {"usd": -1}}', "negative"),
+        envelope("coingecko", "coins_markets",
+                 json.dumps([{"id": "bitcoin", "current_price": 1, "last_updated":
+                              future.isoformat()},
+                             {"symbol": "x", "last_updated": "2024-04-08T09:00:00Z"}]),
+                 "markets", params={"vs_currency": "usd"}),
+        envelope("smartcitizen", "device", json.dumps(device), "device"),
+        envelope("smartcitizen", "readings", '{"readings": [["2024-04-08T09:00:00Z", 1]]}',
+                 "readings-without-ids"),
+    ]  # fmt: skip
+    batch = parse(spark, rows)
+    assert reasons(batch) == sorted(
+        [
+            ("not-json", "not_json"),
+            ("truncated", "truncated"),
+            ("no-endpoint", "missing_envelope_field"),
+            ("http-500", "http_error"),
+            ("ping", "unknown_endpoint"),
+            ("no-payload", "empty_payload"),
+            ("422", "payload_shape"),
+            ("markets-object", "payload_shape"),
+            ("429", "unexpected_key"),
+            ("429", "unexpected_key"),
+            ("negative", "negative_price"),
+            ("markets", "future_timestamp"),
+            ("markets", "null_key"),
+            ("device", "out_of_range"),
+            ("device", "null_value"),
+            ("readings-without-ids", "null_key"),
+        ]
+    )
+    assert rows_of(batch.sensor_readings, "device_id", "sensor_id", "value") == [(99, 57, 50.0)]
+    quarantined = {r.reason: r for r in batch.quarantine.collect()}
+    assert quarantined["out_of_range"].detail == "500.0 °C"
+    assert quarantined["out_of_range"].record is not None
+    assert quarantined["not_json"].record == "<html>rate limited</html>"
+    names_and_types = [(f.name, f.dataType) for f in batch.quarantine.schema.fields]
+    assert names_and_types == [(f.name, f.dataType) for f in schemas.QUARANTINE.fields]
+
+
+@pytest.mark.parametrize(
+    ("raw", "unit"),
+    [("ºC", "°C"), ("°C", "°C"), ("K Pa", "kPa"), ("Lux", "lux"), ("NULL", None), ("", None),
+     (None, None), ("ug/m3", "ug/m3"), (" dBA ", "dBA"), ("kOhm", "kOhm")],
+)  # fmt: skip
+def test_units_are_normalized(spark: SparkSession, raw: str | None, unit: str | None) -> None:
+    df = spark.createDataFrame([(raw,)], "u string")
+    assert df.select(silver.normalize_unit(F.col("u"))).first()[0] == unit  # type: ignore[index]
