@@ -152,7 +152,7 @@ def s3_client(lake: LakeSettings) -> Any:
 
     return boto3.client(
         "s3",
-        endpoint_url=lake.endpoint_url,
+        endpoint_url=lake.endpoint_url or None,
         aws_access_key_id=lake.access_key or None,
         aws_secret_access_key=lake.secret_key or None,
         region_name=lake.region,

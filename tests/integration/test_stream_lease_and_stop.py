@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 from pathlib import Path
 
@@ -16,10 +17,26 @@ import stream_runner
 from rawgen import Generator
 
 from lakehouse.cli import main as lakehouse
-from lakehouse.query import open_lake, run_query
+from lakehouse.query import QueryError, open_lake, run_query
 from lakehouse.spark.control import Lease, LocalStore, lease_key, read_lease, stop_requested
 
 pytestmark = pytest.mark.integration
+
+
+def wait_for_rows(
+    proc: subprocess.Popen[bytes], lake: Path, table: str, rows: int, timeout: float = 240
+) -> bool:
+    """True once `table` holds `rows` rows; False if the job ended or time ran out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            _, ((count,),) = run_query(f"select count(*) from {table}", open_lake(str(lake)))
+        except QueryError:
+            count = None  # not created yet
+        if count == rows:
+            return True
+        time.sleep(1)
+    return False
 
 
 def test_one_writer_and_a_graceful_stop(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -44,9 +61,10 @@ def test_one_writer_and_a_graceful_stop(tmp_path: Path, capsys: pytest.CaptureFi
         lake, log, "--trigger-seconds", "1", "--poll-seconds", "1", "--lease-ttl-seconds", "10"
     )
     try:
-        assert stream_runner.wait_for_log(proc, log, "silver.devices rows="), stream_runner.tail(
-            log
-        )
+        assert stream_runner.wait_for_log(proc, log, "tables ready"), stream_runner.tail(log)
+        # The first bronze_to_silver batch may be empty (bronze was): wait for the data itself.
+        expected = len(generator.expected.coin_prices)
+        assert wait_for_rows(proc, lake, "silver.coin_prices", expected), stream_runner.tail(log)
         lease = read_lease(store)
         assert lease is not None and lease.is_live() and lease.owner != other.owner
         assert lakehouse(["stream", "stop", "--lake", str(lake), "--wait", "180"]) == 0

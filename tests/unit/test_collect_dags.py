@@ -7,15 +7,10 @@ process), which prints what the tests check as JSON.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-from lakehouse.config import REPO_ROOT
+from airflow_probe import run_probe
 
 PROBE = r"""
 import copy, json, sys
@@ -76,11 +71,7 @@ print("PROBE" + json.dumps(out))
 
 @pytest.fixture(scope="module")
 def parsed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    home = tmp_path_factory.mktemp("airflow-home")
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "COINGECKO_"))},
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW_CONN_COINGECKO_API": json.dumps(
             {"conn_type": "http", "host": "http://127.0.0.1:8090/api/v3",
              "password": "CG-hook-secret", "extra": {"plan": "pro"}}
@@ -91,13 +82,8 @@ def parsed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "SMARTCITIZEN_DEVICES": "13006,16777",
         "SMARTCITIZEN_WORLD_MAP": "true",
     }  # fmt: skip
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE, str(REPO_ROOT)],
-        env=env, capture_output=True, text=True, timeout=300, cwd=Path(home),
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    line = next(line for line in result.stdout.splitlines() if line.startswith("PROBE"))
-    return dict(json.loads(line[len("PROBE") :]))
+    home = tmp_path_factory.mktemp("airflow-home")
+    return run_probe(PROBE, home, env, drop_prefixes=("AIRFLOW", "COINGECKO_"))
 
 
 def test_the_dags_import_cleanly_and_wire_their_tasks_to_the_pools(parsed: dict[str, Any]) -> None:

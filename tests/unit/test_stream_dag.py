@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-from lakehouse.config import REPO_ROOT
+from airflow_probe import run_probe
 
 PROBE = r"""
 import json, sys
@@ -36,19 +30,7 @@ print("PROBE" + json.dumps({
 
 @pytest.fixture(scope="module")
 def parsed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    home = tmp_path_factory.mktemp("airflow-home")
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")},
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE, str(REPO_ROOT)],
-        env=env, capture_output=True, text=True, timeout=300, cwd=Path(home),
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    line = next(line for line in result.stdout.splitlines() if line.startswith("PROBE"))
-    return dict(json.loads(line[len("PROBE") :]))
+    return run_probe(PROBE, tmp_path_factory.mktemp("airflow-home"))
 
 
 def test_the_stream_dag_waits_for_a_stop_request_to_go_then_submits(parsed: dict[str, Any]) -> None:

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bronze_rows import bronze
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
@@ -56,13 +57,6 @@ def envelope_row(
         "ingested_at": INGESTED_AT,
         "date": start.date(),
     }
-
-
-def bronze(spark: SparkSession, rows: list[dict[str, Any]]) -> DataFrame:
-    names = schemas.BRONZE_RAW_EVENTS.names
-    return spark.createDataFrame(
-        [tuple(r[n] for n in names) for r in rows], schemas.BRONZE_RAW_EVENTS
-    )
 
 
 def silver(spark: SparkSession, rows: list[tuple[Any, ...]]) -> DataFrame:

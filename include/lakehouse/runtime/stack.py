@@ -518,11 +518,24 @@ class LocalStack:
         headers = {"Authorization": f"Bearer {self.api_token(creds)}"}
         base = f"http://127.0.0.1:{self.settings.ports.airflow}/api/v2/pools"
         for name, slots in self.settings.pool_slots.items():
-            body = {"name": name, "slots": slots, "description": f"calls to the {name}"}
-            response = requests.patch(f"{base}/{name}", json=body, headers=headers, timeout=10)
+            fields = {
+                "slots": slots,
+                "description": f"calls to the {name}",
+                "include_deferred": False,
+            }
+            # A PATCH body is validated as a whole pool, named `pool`; a POST body names it `name`.
+            response = requests.patch(
+                f"{base}/{name}", json={"pool": name, **fields}, headers=headers, timeout=10
+            )
             if response.status_code == 404:
-                response = requests.post(base, json=body, headers=headers, timeout=10)
-            response.raise_for_status()
+                response = requests.post(
+                    base, json={"name": name, **fields}, headers=headers, timeout=10
+                )
+            if not response.ok:
+                raise StartupError(
+                    f"could not set Airflow pool {name} ({slots} slots): "
+                    f"HTTP {response.status_code} {response.text[:500]}"
+                )
 
     def unpause_dags(self, creds: dict[str, str], timeout: float = 120.0) -> None:
         """Wait for the dag-processor to register the project's DAGs, then unpause them."""

@@ -213,16 +213,9 @@ def store_for(lake: LakeSettings, local_root: str | None) -> LakeStore:
     """A local lake folder (`--lake`), or the configured bucket through boto3."""
     if local_root:
         return LocalStore(Path(local_root))
-    import boto3
+    from lakehouse.raw_zone import s3_client
 
-    client = boto3.client(
-        "s3",
-        endpoint_url=lake.endpoint_url or None,
-        aws_access_key_id=lake.access_key or None,
-        aws_secret_access_key=lake.secret_key or None,
-        region_name=lake.region,
-    )
-    return S3Store(client, lake.bucket)
+    return S3Store(s3_client(lake), lake.bucket)
 
 
 def run_cli(lake: LakeSettings, action: str, local_root: str | None, wait: float = 0.0) -> int:

@@ -18,7 +18,7 @@ a function of silver's state, so a replayed batch writes the same rows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from pyspark.sql import Column, DataFrame, Window
@@ -35,6 +35,9 @@ MAD_SCALE = 0.6745
 PRICE_SERIES = ("coin_id", "vs_currency")
 SENSOR_SERIES = ("device_id", "sensor_id")
 BARS = (("1m", "minute"), ("1h", "hour"))
+
+GoldFunction = Callable[[DataFrame, DataFrame, Column], DataFrame]
+"""(silver table or slice, the batch's changed silver keys, update time) -> complete gold rows."""
 
 
 def coin_ohlc(silver_prices: DataFrame, changed: DataFrame, updated_at: Column) -> DataFrame:

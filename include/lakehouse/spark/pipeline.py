@@ -486,6 +486,38 @@ def _silver_slice(
     )
 
 
+@dataclass(frozen=True)
+class GoldFeed:
+    """The gold tables recomputed from one silver table's changed rows."""
+
+    silver: tables.TableRef
+    keys: tuple[str, ...]
+    ts: str
+    window: timedelta
+    """How far before a changed point the gold functions look (their trailing window)."""
+    outputs: tuple[tuple[tables.TableRef, tuple[str, ...], gold.GoldFunction], ...]
+
+
+GOLD_FEEDS = {
+    "coin_prices": GoldFeed(
+        tables.SILVER_COIN_PRICES, schemas.SILVER_COIN_PRICES_KEYS, "price_ts", gold.PRICE_WINDOW,
+        (
+            (tables.GOLD_COIN_OHLC, schemas.GOLD_COIN_OHLC_KEYS, gold.coin_ohlc),
+            (tables.GOLD_PRICE_ANOMALIES, schemas.GOLD_PRICE_ANOMALIES_KEYS, gold.price_anomalies),
+        ),
+    ),
+    "sensor_readings": GoldFeed(
+        tables.SILVER_SENSOR_READINGS, schemas.SILVER_SENSOR_READINGS_KEYS, "reading_ts",
+        gold.SENSOR_WINDOW,
+        (
+            (tables.GOLD_SENSOR_HOURLY, schemas.GOLD_SENSOR_HOURLY_KEYS, gold.sensor_hourly),
+            (tables.GOLD_SENSOR_ANOMALIES, schemas.GOLD_SENSOR_ANOMALIES_KEYS,
+             gold.sensor_anomalies),
+        ),
+    ),
+}  # fmt: skip
+
+
 def _refresh_gold(
     session: SparkSession,
     runtime: Runtime,
@@ -494,36 +526,16 @@ def _refresh_gold(
     now: Any,
 ) -> None:
     options = runtime.options
-    prices = changed.get("coin_prices")
-    if prices is not None:
-        keys = prices.select(*schemas.SILVER_COIN_PRICES_KEYS)
-        margin = max(gold.PRICE_WINDOW, timedelta(hours=1))
-        source = _silver_slice(
-            session, options.table(tables.SILVER_COIN_PRICES), keys, "price_ts", margin
-        )
-        _merge_gold(
-            runtime, batch_id, tables.GOLD_COIN_OHLC, schemas.GOLD_COIN_OHLC_KEYS,
-            gold.coin_ohlc(source, keys, now),
-        )  # fmt: skip
-        _merge_gold(
-            runtime, batch_id, tables.GOLD_PRICE_ANOMALIES, schemas.GOLD_PRICE_ANOMALIES_KEYS,
-            gold.price_anomalies(source, keys, now),
-        )  # fmt: skip
-    readings = changed.get("sensor_readings")
-    if readings is not None:
-        keys = readings.select(*schemas.SILVER_SENSOR_READINGS_KEYS)
-        margin = max(gold.SENSOR_WINDOW, timedelta(hours=1))
-        source = _silver_slice(
-            session, options.table(tables.SILVER_SENSOR_READINGS), keys, "reading_ts", margin
-        )
-        _merge_gold(
-            runtime, batch_id, tables.GOLD_SENSOR_HOURLY, schemas.GOLD_SENSOR_HOURLY_KEYS,
-            gold.sensor_hourly(source, keys, now),
-        )  # fmt: skip
-        _merge_gold(
-            runtime, batch_id, tables.GOLD_SENSOR_ANOMALIES, schemas.GOLD_SENSOR_ANOMALIES_KEYS,
-            gold.sensor_anomalies(source, keys, now),
-        )  # fmt: skip
+    for attribute, feed in GOLD_FEEDS.items():
+        frame = changed.get(attribute)
+        if frame is None:
+            continue
+        keys = frame.select(*feed.keys)
+        # Whole hours (bars, hourly stats) and trailing windows around the changed points.
+        margin = max(feed.window, timedelta(hours=1))
+        source = _silver_slice(session, options.table(feed.silver), keys, feed.ts, margin)
+        for ref, gold_keys, compute in feed.outputs:
+            _merge_gold(runtime, batch_id, ref, gold_keys, compute(source, keys, now))
 
 
 def _merge_gold(
