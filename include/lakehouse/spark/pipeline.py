@@ -45,11 +45,12 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -64,6 +65,8 @@ log = logging.getLogger(__name__)
 QUERY_BRONZE = "raw_to_bronze"
 QUERY_SILVER = "bronze_to_silver"
 QUERIES = (QUERY_BRONZE, QUERY_SILVER)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -315,6 +318,8 @@ class Runtime:
     options: StreamOptions
     gate: BatchGate = field(default_factory=BatchGate)
     stats: BatchStats = field(default_factory=BatchStats)
+    writer_sessions: list[SparkSession] = field(default_factory=list)
+    """One session per write that runs at once (see `side_by_side`); set by the Driver."""
 
 
 def _newest(df: DataFrame, column: str = "fetched_at") -> tuple[int, Any]:
@@ -404,54 +409,19 @@ def start_bronze_to_silver(spark: SparkSession, runtime: Runtime) -> StreamingQu
         batch.persist()
         now = F.lit(datetime.now(UTC))
         parsed = silver.parse_bronze(batch, quarantined_at=now)
-        cached: list[DataFrame] = []
+        written: list[tuple[str, DataFrame, int]] = []
         try:
-            # Silver first (the freshness that matters), then quarantine, then gold.
-            changed: dict[str, DataFrame | None] = {}
-            for attribute, target in SILVER_TARGETS.items():
-                started = time.monotonic()
-                frame = getattr(parsed, attribute).persist()
-                cached.append(frame)
-                rows, newest = _newest(frame)
-                changed[attribute] = frame if rows else None
-                if rows:
-                    sinks.merge_batch(
-                        frame,
-                        options.table(target.ref),
-                        target.keys,
-                        schemas.SILVER_ORDER,
-                        txn=options.txn(QUERY_SILVER, target.ref, batch_id),
-                        keep_existing=target.keep_existing,
-                    )
-                runtime.stats.record(
-                    QUERY_SILVER,
-                    batch_id,
-                    target.ref.qualified_name,
-                    rows,
-                    newest,
-                    time.monotonic() - started,
-                )
-            started = time.monotonic()
-            quarantine = parsed.quarantine.persist()
-            cached.append(quarantine)
-            rows, newest = _newest(quarantine)
-            if rows:
-                sinks.append_batch(
-                    quarantine,
-                    options.table(tables.SILVER_QUARANTINE),
-                    options.txn(QUERY_SILVER, tables.SILVER_QUARANTINE, batch_id),
-                )
-            runtime.stats.record(
-                QUERY_SILVER,
-                batch_id,
-                tables.SILVER_QUARANTINE.qualified_name,
-                rows,
-                newest,
-                time.monotonic() - started,
-            )
+            # Silver and quarantine side by side, then the gold rows those changes affect.
+            writes: list[Callable[[SparkSession], tuple[str, DataFrame, int]]] = [
+                partial(_merge_silver, runtime, batch_id, attribute, getattr(parsed, attribute))
+                for attribute in SILVER_TARGETS
+            ]
+            writes.append(partial(_append_quarantine, runtime, batch_id, parsed.quarantine))
+            written = side_by_side(runtime.writer_sessions, writes)
+            changed = {attribute: frame for attribute, frame, rows in written if rows}
             _refresh_gold(session, runtime, batch_id, changed, now)
         finally:
-            for frame in cached:
+            for _, frame, _ in written:
                 frame.unpersist()
             batch.unpersist()
         maintenance.run_if_due(session)
@@ -467,6 +437,71 @@ def start_bronze_to_silver(spark: SparkSession, runtime: Runtime) -> StreamingQu
         .option("checkpointLocation", options.checkpoint(QUERY_SILVER))
     )
     return _triggered(writer, options).start()
+
+
+def side_by_side(
+    sessions: Sequence[SparkSession], writes: Sequence[Callable[[SparkSession], T]]
+) -> list[T]:
+    """Run independent table writes at once, each on a session of its own; results in order.
+
+    MERGE takes its Delta transaction id from the session conf, so two writes running at the same
+    time must never share a session. A failed write fails the micro-batch once every write has
+    ended; its replay skips the writes that committed (their transaction ids are recorded).
+    """
+    if len(writes) > len(sessions):
+        raise ValueError(f"{len(writes)} writes at once need as many sessions, not {len(sessions)}")
+    if len(writes) == 1:
+        return [writes[0](sessions[0])]
+    with ThreadPoolExecutor(max_workers=len(writes), thread_name_prefix="table-write") as pool:
+        paired = zip(writes, sessions[: len(writes)], strict=True)
+        futures = [pool.submit(write, session) for write, session in paired]
+        return [future.result() for future in futures]
+
+
+def _merge_silver(
+    runtime: Runtime, batch_id: int, attribute: str, rows: DataFrame, session: SparkSession
+) -> tuple[str, DataFrame, int]:
+    """MERGE one silver table; the persisted rows (the changes) and their count for gold."""
+    options = runtime.options
+    target = SILVER_TARGETS[attribute]
+    started = time.monotonic()
+    frame = rows.persist()
+    count, newest = _newest(frame)
+    if count:
+        sinks.merge_batch(
+            frame,
+            options.table(target.ref),
+            target.keys,
+            schemas.SILVER_ORDER,
+            txn=options.txn(QUERY_SILVER, target.ref, batch_id),
+            keep_existing=target.keep_existing,
+            session=session,
+        )
+    runtime.stats.record(
+        QUERY_SILVER,
+        batch_id,
+        target.ref.qualified_name,
+        count,
+        newest,
+        time.monotonic() - started,
+    )
+    return attribute, frame, count
+
+
+def _append_quarantine(
+    runtime: Runtime, batch_id: int, rows: DataFrame, session: SparkSession
+) -> tuple[str, DataFrame, int]:
+    options = runtime.options
+    ref = tables.SILVER_QUARANTINE
+    started = time.monotonic()
+    frame = rows.persist()
+    count, newest = _newest(frame)
+    if count:
+        sinks.append_batch(frame, options.table(ref), options.txn(QUERY_SILVER, ref, batch_id))
+    runtime.stats.record(
+        QUERY_SILVER, batch_id, ref.qualified_name, count, newest, time.monotonic() - started
+    )
+    return "quarantine", frame, count
 
 
 def _silver_slice(
@@ -522,20 +557,25 @@ def _refresh_gold(
     session: SparkSession,
     runtime: Runtime,
     batch_id: int,
-    changed: dict[str, DataFrame | None],
+    changed: Mapping[str, DataFrame],
     now: Any,
 ) -> None:
     options = runtime.options
     for attribute, feed in GOLD_FEEDS.items():
         frame = changed.get(attribute)
         if frame is None:
-            continue
+            continue  # nothing changed in this silver table
         keys = frame.select(*feed.keys)
         # Whole hours (bars, hourly stats) and trailing windows around the changed points.
         margin = max(feed.window, timedelta(hours=1))
         source = _silver_slice(session, options.table(feed.silver), keys, feed.ts, margin)
-        for ref, gold_keys, compute in feed.outputs:
-            _merge_gold(runtime, batch_id, ref, gold_keys, compute(source, keys, now))
+        side_by_side(
+            runtime.writer_sessions,
+            [
+                partial(_merge_gold, runtime, batch_id, ref, gold_keys, compute(source, keys, now))
+                for ref, gold_keys, compute in feed.outputs
+            ],
+        )
 
 
 def _merge_gold(
@@ -544,6 +584,7 @@ def _merge_gold(
     ref: tables.TableRef,
     keys: tuple[str, ...],
     rows: DataFrame,
+    session: SparkSession,
 ) -> None:
     options = runtime.options
     started = time.monotonic()
@@ -557,6 +598,7 @@ def _merge_gold(
                 keys,
                 None,
                 txn=options.txn(QUERY_SILVER, ref, batch_id),
+                session=session,
             )
         runtime.stats.record(
             QUERY_SILVER, batch_id, ref.qualified_name, count, None, time.monotonic() - started
@@ -631,6 +673,18 @@ def configure_session(spark: SparkSession, options: StreamOptions) -> None:
         spark.conf.set("spark.databricks.delta.retentionDurationCheck.enabled", "false")
 
 
+WRITES_AT_ONCE = len(SILVER_TARGETS) + 1
+"""The silver tables and the quarantine, written side by side in each micro-batch."""
+
+
+def writer_sessions(spark: SparkSession, options: StreamOptions) -> list[SparkSession]:
+    """Sessions for the writes of one micro-batch: the same context, each its own SQL conf."""
+    sessions = [spark.newSession() for _ in range(WRITES_AT_ONCE)]
+    for session in sessions:
+        configure_session(session, options)
+    return sessions
+
+
 # ---- the driver's loop ------------------------------------------------------------------------
 
 
@@ -658,6 +712,7 @@ class Driver:
     def run(self) -> str:
         """Run until done (`once`), stopped (returns "stopped") or failed (raises)."""
         configure_session(self.spark, self.options)
+        self.runtime.writer_sessions = writer_sessions(self.spark, self.options)
         ensure_tables(self.spark, self.options)
         if self.options.progress:
             self.spark.streams.addListener(self.recorder)

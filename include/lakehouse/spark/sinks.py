@@ -6,8 +6,9 @@ same commit as the data and skips a later write whose version is not greater tha
 one, so a batch that is replayed after a crash (Spark re-runs the last planned batch from the
 checkpoint's offset log) writes nothing twice. Appends pass the pair as writer options; MERGE reads
 it from the session conf (`spark.databricks.delta.write.txnAppId` / `txnVersion`), which is set and
-unset around each MERGE on the micro-batch's session: a clone per streaming query, so concurrent
-queries do not see each other's values.
+unset around each MERGE on the session that runs it: a clone per streaming query, and one per
+write when a micro-batch writes several tables at once, so concurrent MERGEs never see each
+other's values.
 
 Consequence to remember: the app id must change if a query's checkpoint is deleted (its batch ids
 restart at 0 and would all be skipped). `StreamOptions.txn_suffix` exists for that.
@@ -97,15 +98,17 @@ def merge_batch(
     *,
     txn: Txn,
     keep_existing: Sequence[str] = (),
+    session: SparkSession | None = None,
 ) -> None:
     """MERGE `batch` (one row per key) into the table.
 
     With `order_by`, a matched row is replaced only by a newer one (see `newer_than`), so late
     data never overwrites fresher data; without it, a matched row is always replaced (gold, whose
     rows are recomputed). Columns in `keep_existing` keep their stored value when the new one is
-    null (a /readings backfill knows no unit).
+    null (a /readings backfill knows no unit). `session` runs the MERGE and carries its
+    transaction id (default: the batch's); concurrent MERGEs need one each.
     """
-    session = batch.sparkSession
+    session = session or batch.sparkSession
     on = " AND ".join(f"t.`{key}` = s.`{key}`" for key in keys)
     assignments: dict[str, str | Column] = {
         f"`{column}`": (
