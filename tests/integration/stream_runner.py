@@ -15,7 +15,8 @@ from lakehouse.spark.packages import SPARK_EXCLUDED_PACKAGES, SPARK_PACKAGES
 JOB = REPO_ROOT / "jobs" / "lakehouse_stream.py"
 
 
-def argv(lake: Path, *args: str) -> list[str]:
+def argv(lake: Path, *args: str, app: Path = JOB) -> list[str]:
+    """spark-submit of `app` (default: the stream job) on the local lake folder `lake`."""
     ivy = install.ensure_spark_jars(Settings.from_env().tools_dir)
     return [
         str(Path(sys.executable).parent / "spark-submit"),
@@ -26,7 +27,7 @@ def argv(lake: Path, *args: str) -> list[str]:
         "--driver-memory", "1g",
         "--packages", ",".join(SPARK_PACKAGES),
         "--exclude-packages", ",".join(SPARK_EXCLUDED_PACKAGES),
-        str(JOB),
+        str(app),
         "--lake-uri", str(lake),
         *args,
     ]  # fmt: skip

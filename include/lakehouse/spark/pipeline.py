@@ -294,17 +294,21 @@ def _triggered(writer: DataStreamWriter, options: StreamOptions) -> DataStreamWr
     return writer.trigger(processingTime=f"{options.trigger_seconds} seconds")
 
 
-def read_raw(spark: SparkSession, options: StreamOptions) -> DataFrame:
-    return (
-        spark.readStream.format("json")
+def read_raw(spark: SparkSession, options: StreamOptions, *, stream: bool = True) -> DataFrame:
+    """The raw envelopes with the explicit schema: a stream, or (`stream=False`) one batch."""
+    reader = spark.readStream if stream else spark.read
+    configured = (
+        reader.format("json")
         .schema(schemas.ENVELOPE)
         .option("mode", "PERMISSIVE")
         .option("columnNameOfCorruptRecord", schemas.CORRUPT_RECORD)
         .option("recursiveFileLookup", "true")
         .option("pathGlobFilter", "*.json")
-        .option("maxFilesPerTrigger", options.max_files_per_trigger)
-        .load(f"{options.lake_uri.rstrip('/')}/raw/")
-        .select("*", F.col("_metadata.file_path").alias("source_file"))
+    )
+    if stream:
+        configured = configured.option("maxFilesPerTrigger", options.max_files_per_trigger)
+    return configured.load(f"{options.lake_uri.rstrip('/')}/raw/").select(
+        "*", F.col("_metadata.file_path").alias("source_file")
     )
 
 
