@@ -84,6 +84,12 @@ class Candidates:
     good: DataFrame
     bad: DataFrame
 
+    def union(self, other: Candidates) -> Candidates:
+        """The rows of two parsers of one silver table (a live and a history endpoint)."""
+        return Candidates(
+            good=self.good.unionByName(other.good), bad=self.bad.unionByName(other.bad)
+        )
+
 
 @dataclass(frozen=True)
 class SilverBatch:
@@ -233,10 +239,7 @@ def _iso(text: Column) -> Column:
 def coin_price_candidates(accepted: DataFrame) -> Candidates:
     """silver.coin_prices rows of `/simple/price` (live) and `/market_chart/range` (history)."""
     simple = _simple_price(_endpoint(accepted, "coingecko", "simple_price"))
-    chart = _market_chart(_endpoint(accepted, "coingecko", "market_chart_range"))
-    return Candidates(
-        good=simple.good.unionByName(chart.good), bad=simple.bad.unionByName(chart.bad)
-    )
+    return simple.union(_market_chart(_endpoint(accepted, "coingecko", "market_chart_range")))
 
 
 def _price_expectations(df: DataFrame) -> DataFrame:
@@ -467,10 +470,7 @@ def _reading_expectations(rows: DataFrame) -> DataFrame:
 def sensor_reading_candidates(accepted: DataFrame) -> Candidates:
     """silver.sensor_readings rows of `/devices/{id}` (live) and `/devices/{id}/readings`."""
     device = _device_sensor_readings(_endpoint(accepted, "smartcitizen", "device"))
-    history = _history_readings(_endpoint(accepted, "smartcitizen", "readings"))
-    return Candidates(
-        good=device.good.unionByName(history.good), bad=device.bad.unionByName(history.bad)
-    )
+    return device.union(_history_readings(_endpoint(accepted, "smartcitizen", "readings")))
 
 
 def _parsed_devices(df: DataFrame) -> DataFrame:
