@@ -72,11 +72,10 @@ def lakehouse_stream() -> None:
     @task.sensor(poke_interval=30, mode="reschedule", timeout=timedelta(days=365).total_seconds())
     def start_allowed(bucket: str) -> bool:
         """True unless `lakehouse stream stop` left a stop request in the lake."""
-        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+        from lakehouse.spark.control import stop_requested
+        from lakehouse_airflow.hooks import lake_control_store
 
-        from lakehouse.spark.control import S3Store, stop_requested
-
-        return not stop_requested(S3Store(S3Hook(aws_conn_id="lake_s3").get_conn(), bucket))
+        return not stop_requested(lake_control_store(bucket))
 
     run = SparkSubmitOperator(
         task_id="run_stream_job",

@@ -25,6 +25,7 @@ from lakehouse.config import (
 from lakehouse.raw_zone import RawZoneWriter
 from lakehouse.sources.coingecko import CoinGeckoHttpClient
 from lakehouse.sources.smartcitizen import SmartCitizenHttpClient
+from lakehouse.spark.control import S3Store
 
 
 def _rate_limit(extra: dict[str, Any], default: int, conn_id: str) -> int:
@@ -107,8 +108,18 @@ class SmartCitizenHook(BaseHook):
         )
 
 
-def raw_zone_writer(bucket: str, aws_conn_id: str = "lake_s3") -> RawZoneWriter:
-    """The raw-zone writer over the lake S3 connection (type aws; extra endpoint_url for MinIO)."""
+def lake_s3_client(aws_conn_id: str = "lake_s3") -> Any:
+    """A boto3 S3 client from the lake's connection (type aws; extra endpoint_url for MinIO)."""
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-    return RawZoneWriter(S3Hook(aws_conn_id=aws_conn_id).get_conn(), bucket)
+    return S3Hook(aws_conn_id=aws_conn_id).get_conn()
+
+
+def raw_zone_writer(bucket: str, aws_conn_id: str = "lake_s3") -> RawZoneWriter:
+    """The raw-zone writer over the lake S3 connection."""
+    return RawZoneWriter(lake_s3_client(aws_conn_id), bucket)
+
+
+def lake_control_store(bucket: str, aws_conn_id: str = "lake_s3") -> S3Store:
+    """The stream job's control objects (lease, stop request) over the lake S3 connection."""
+    return S3Store(lake_s3_client(aws_conn_id), bucket)

@@ -23,6 +23,7 @@ from datetime import timedelta
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
 from lakehouse.spark import schemas
 
@@ -67,14 +68,7 @@ def coin_ohlc(silver_prices: DataFrame, changed: DataFrame, updated_at: Column) 
                 F.max("price_ts").alias("last_ts"),
             )
         )
-    return (
-        bars[0]
-        .unionByName(bars[1])
-        .select(
-            *[F.col(n) for n in schemas.GOLD_COIN_OHLC.names if n != "updated_at"],
-            updated_at.alias("updated_at"),
-        )
-    )
+    return _with_updated_at(bars[0].unionByName(bars[1]), schemas.GOLD_COIN_OHLC, updated_at)
 
 
 def sensor_hourly(silver_readings: DataFrame, changed: DataFrame, updated_at: Column) -> DataFrame:
@@ -108,18 +102,8 @@ def price_anomalies(
     updated_at: Column,
     window: timedelta = PRICE_WINDOW,
 ) -> DataFrame:
-    scored = _anomalies(
-        silver_prices.where(F.col("price").isNotNull()),
-        changed,
-        PRICE_SERIES,
-        "price_ts",
-        "price",
-        window,
-    )
-    return scored.select(
-        *[F.col(n) for n in schemas.GOLD_PRICE_ANOMALIES.names if n != "updated_at"],
-        updated_at.alias("updated_at"),
-    )
+    scored = _anomalies(silver_prices, changed, PRICE_SERIES, "price_ts", "price", window)
+    return _with_updated_at(scored, schemas.GOLD_PRICE_ANOMALIES, updated_at)
 
 
 def sensor_anomalies(
@@ -128,17 +112,14 @@ def sensor_anomalies(
     updated_at: Column,
     window: timedelta = SENSOR_WINDOW,
 ) -> DataFrame:
-    scored = _anomalies(
-        silver_readings.where(F.col("value").isNotNull()),
-        changed,
-        SENSOR_SERIES,
-        "reading_ts",
-        "value",
-        window,
-    )
-    return scored.select(
-        *[F.col(n) for n in schemas.GOLD_SENSOR_ANOMALIES.names if n != "updated_at"],
-        updated_at.alias("updated_at"),
+    scored = _anomalies(silver_readings, changed, SENSOR_SERIES, "reading_ts", "value", window)
+    return _with_updated_at(scored, schemas.GOLD_SENSOR_ANOMALIES, updated_at)
+
+
+def _with_updated_at(rows: DataFrame, schema: StructType, updated_at: Column) -> DataFrame:
+    """The gold table's columns in its order, `updated_at` the batch's time."""
+    return rows.select(
+        *[F.col(n) for n in schema.names if n != "updated_at"], updated_at.alias("updated_at")
     )
 
 
@@ -160,6 +141,7 @@ def _anomalies(
     value: str,
     window: timedelta,
 ) -> DataFrame:
+    rows = rows.where(F.col(value).isNotNull())
     scope = anomaly_scope(changed, series, ts, window)
     lookback = F.make_interval(secs=F.lit(window.total_seconds()))
     joined = rows.join(F.broadcast(scope), list(series)).where(
