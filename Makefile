@@ -32,8 +32,9 @@ stop:                                 ## stop everything demo/run started
 status: install
 	$(BIN)/lakehouse status
 
-test: tools                           ## lint, then unit, integration and end-to-end tests
+test: tools                           ## ruff and mypy, then unit, integration and end-to-end tests
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest --durations=10
 
 test-unit: install

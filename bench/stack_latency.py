@@ -21,9 +21,8 @@ import requests
 
 from lakehouse.config import Settings, read_env_file
 from lakehouse.query import delta_storage_options, open_lake, run_query
-from lakehouse.raw_zone import DataInterval, Envelope, RawZoneWriter, s3_client
-from lakehouse.runtime.stack import LocalStack
-from lakehouse.sources.http import ApiResponse
+from lakehouse.raw_zone import ApiResponse, DataInterval, Envelope, RawZoneWriter, s3_client
+from lakehouse.runtime.airflow_stack import api_token
 
 PROBES = 12
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -68,8 +67,7 @@ def freshness(settings: Settings) -> list[float]:
 
 
 def airflow_figures(settings: Settings) -> tuple[list[float], list[float]]:
-    stack = LocalStack(settings)
-    token = stack.api_token(read_env_file(settings.credentials_file))
+    token = api_token(settings, read_env_file(settings.credentials_file))
     base = f"http://127.0.0.1:{settings.ports.airflow}"
     instances = requests.get(
         f"{base}/api/v2/dags/collect_coingecko/dagRuns/~/taskInstances",

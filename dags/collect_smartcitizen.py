@@ -26,69 +26,7 @@ Pool: `smartcitizen_api`.
 
 from __future__ import annotations
 
-import os
-from datetime import timedelta
+from lakehouse_airflow.collect_dag import collect_dag
 
-import pendulum
-from airflow.sdk import Param, dag, task
-from airflow.timetables.interval import CronDataIntervalTimetable
-
-from lakehouse.config import SmartCitizenSettings
-
-# Defaults of the trigger form from SMARTCITIZEN_DEVICES and SMARTCITIZEN_WORLD_MAP (no I/O).
-DEFAULTS = SmartCitizenSettings.from_env(os.environ)
-
-
-@dag(
-    schedule=CronDataIntervalTimetable("* * * * *", timezone="UTC"),
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=3,
-    doc_md=__doc__,
-    tags=["lakehouse", "collect", "smartcitizen"],
-    params={
-        "devices": Param(
-            list(DEFAULTS.devices),
-            type="array",
-            minItems=1,
-            items={"type": "integer", "minimum": 1},
-            description="Smart Citizen device ids",
-        ),
-        "world_map": Param(
-            DEFAULTS.world_map, type="boolean", description="also land the world map (live only)"
-        ),
-        "history": Param(
-            False,
-            type="boolean",
-            description="fetch the readings history even for a recent interval",
-        ),
-    },
-    default_args={
-        "retries": 3,
-        "retry_delay": timedelta(seconds=5),
-        "retry_exponential_backoff": True,
-        "max_retry_delay": timedelta(minutes=2),
-        "execution_timeout": timedelta(minutes=10),
-    },
-)
-def collect_smartcitizen() -> None:
-    @task(pool="smartcitizen_api")
-    def collect(
-        part: str,
-        params: dict | None = None,
-        data_interval_start: pendulum.DateTime | None = None,
-        data_interval_end: pendulum.DateTime | None = None,
-        run_id: str | None = None,
-    ) -> list[str]:
-        from lakehouse_airflow.collection import collect_interval
-
-        assert params is not None and run_id is not None
-        return collect_interval(
-            "smartcitizen", part, params, data_interval_start, data_interval_end, run_id
-        )
-
-    collect.override(task_id="devices")("devices")
-    collect.override(task_id="world_map")("world_map")
-
-
+collect_smartcitizen = collect_dag("smartcitizen", doc_md=__doc__)
 collect_smartcitizen()

@@ -10,6 +10,9 @@ from typing import TYPE_CHECKING
 from lakehouse.config import Settings
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from lakehouse.raw_zone import DataInterval
     from lakehouse.runtime.stack import Mode
 
 EXIT_FAILURE = 1
@@ -139,49 +142,35 @@ def _simulate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _collect(settings: Settings, args: argparse.Namespace) -> int:
-    """One collection run, the same code as the Airflow task, with settings from the environment
-    (COINGECKO_* / SMARTCITIZEN_* and the lake's LAKEHOUSE_S3_*; see lakehouse.config)."""
+    """One collection run, the same code as the Airflow task, with the source's settings from the
+    environment (e.g. COINGECKO_*, SMARTCITIZEN_*) and the lake's LAKEHOUSE_S3_*."""
     import logging
-    from datetime import UTC, datetime, timedelta
+    from datetime import UTC, datetime
 
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from lakehouse.collect import CollectionFailed, run_coingecko, run_smartcitizen
-    from lakehouse.raw_zone import DataInterval, RawZoneWriter, s3_client
-    from lakehouse.sources.coingecko import CoinGeckoHttpClient
+    from lakehouse.collect import CollectionFailed, run_collection
+    from lakehouse.raw_zone import RawZoneWriter, s3_client
     from lakehouse.sources.http import ApiError
-    from lakehouse.sources.planning import CoinGeckoSelection, SmartCitizenSelection
-    from lakehouse.sources.smartcitizen import SmartCitizenHttpClient
+    from lakehouse.sources.registry import get_source
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     now = datetime.now(UTC)
     try:
-        if args.interval_start:
-            start = datetime.fromisoformat(args.interval_start)
-            start = start if start.tzinfo else start.replace(tzinfo=UTC)
-        else:  # the last whole minute, as the scheduler's latest run
-            start = now - timedelta(minutes=1)
-        start = start.replace(second=0, microsecond=0)
-        interval = DataInterval(start, start + timedelta(minutes=1))
-        writer = RawZoneWriter(s3_client(settings.lake), settings.lake.bucket)
-        run_id = f"cli__{now.isoformat(timespec='seconds')}"
-        if args.source == "coingecko":
-            cg = settings.coingecko
-            outcome = run_coingecko(
-                lambda spacing: CoinGeckoHttpClient(
-                    cg.base_url, cg.api_key, cg.plan, min_interval=spacing
-                ),
-                writer, CoinGeckoSelection.from_settings(cg), interval=interval, run_id=run_id,
-                now=now, rate_limit_per_minute=cg.rate_limit_per_minute, history=args.history,
-            )  # fmt: skip
-        else:
-            sc = settings.smartcitizen
-            outcome = run_smartcitizen(
-                lambda spacing: SmartCitizenHttpClient(sc.base_url, min_interval=spacing),
-                writer, SmartCitizenSelection.from_settings(sc), interval=interval,
-                run_id=run_id, now=now, rate_limit_per_minute=sc.rate_limit_per_minute,
-                history=args.history,
-            )  # fmt: skip
+        source = get_source(args.source)
+        source_settings = settings.sources[source.name]
+        conn = source_settings.connection()
+        outcome = run_collection(
+            source,
+            lambda spacing: source.client(conn, spacing),
+            RawZoneWriter(s3_client(settings.lake), settings.lake.bucket),
+            source.selection(source_settings.default_params()),
+            interval=_cli_interval(args.interval_start, now),
+            run_id=f"cli__{now.isoformat(timespec='seconds')}",
+            now=now,
+            rate_limit_per_minute=source.rate_limit_per_minute(conn),
+            history=args.history,
+        )
     except (ValueError, ApiError, CollectionFailed, BotoCoreError, ClientError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
@@ -190,6 +179,22 @@ def _collect(settings: Settings, args: argparse.Namespace) -> int:
     for reason in outcome.skipped:
         print(f"skipped: {reason}")
     return 0
+
+
+def _cli_interval(interval_start: str | None, now: datetime) -> DataInterval:
+    """The one-minute interval starting at `interval_start` (UTC if no offset), or the last
+    whole minute, as the scheduler's latest run."""
+    from datetime import UTC, datetime, timedelta
+
+    from lakehouse.raw_zone import DataInterval
+
+    if interval_start:
+        start = datetime.fromisoformat(interval_start)
+        start = start if start.tzinfo else start.replace(tzinfo=UTC)
+    else:
+        start = now - timedelta(minutes=1)
+    start = start.replace(second=0, microsecond=0)
+    return DataInterval(start, start + timedelta(minutes=1))
 
 
 def _install(settings: Settings, _: argparse.Namespace) -> int:
@@ -211,6 +216,8 @@ def _stream(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from lakehouse.sources.registry import sources
+
     parser = argparse.ArgumentParser(prog="lakehouse", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -269,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     collect = commands.add_parser(
         "collect", help="run one collection into the raw zone, as the Airflow task does"
     )
-    collect.add_argument("source", choices=("coingecko", "smartcitizen"))
+    collect.add_argument("source", choices=sorted(sources()), help="a registered source")
     collect.add_argument(
         "--interval-start",
         metavar="ISO",

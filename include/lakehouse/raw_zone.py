@@ -8,17 +8,32 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from botocore.exceptions import ClientError
 
 from lakehouse.config import LakeSettings
-from lakehouse.sources.http import ApiResponse
 
 RAW_PREFIX = "raw"
 Mode = Literal["live", "history"]
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    """One successful API response, as it came; `url` and `params` carry no secret."""
+
+    source: str
+    endpoint: str
+    url: str
+    params: dict[str, str]
+    status: int
+    body: bytes = field(repr=False)
+    fetched_at: datetime
+
+    def json(self) -> Any:
+        return json.loads(self.body)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """The body of every collection task: Airflow's context in, one `lakehouse.collect` run out.
 
-Both collect DAGs call `collect_interval`; it turns Params, the data interval and the Connections
-into the arguments of `run_coingecko` / `run_smartcitizen`, and their outcome into Airflow's terms
-(a bad Param fails without retries, nothing to fetch is a skip).
+Every collect DAG calls `collect_interval`; it turns Params, the data interval and the source's
+Connection into the arguments of `run_collection`, and its outcome into Airflow's terms (a bad
+Param fails without retries, nothing to fetch is a skip).
 """
 
 from __future__ import annotations
@@ -13,55 +13,43 @@ from typing import Any
 from airflow.sdk import Variable
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from lakehouse.collect import run_coingecko, run_smartcitizen
+from lakehouse.collect import run_collection
 from lakehouse.config import Settings
 from lakehouse.raw_zone import DataInterval
-from lakehouse.sources.planning import CoinGeckoSelection, SmartCitizenSelection
-from lakehouse_airflow.hooks import CoinGeckoHook, SmartCitizenHook, raw_zone_writer
-
-POOLS = {"coingecko": "coingecko_api", "smartcitizen": "smartcitizen_api"}
-SELECTIONS: dict[str, type[CoinGeckoSelection] | type[SmartCitizenSelection]] = {
-    "coingecko": CoinGeckoSelection,
-    "smartcitizen": SmartCitizenSelection,
-}
+from lakehouse.sources.registry import get_source
+from lakehouse_airflow.hooks import SourceHook, raw_zone_writer
 
 
 def collect_interval(
-    source: str,
+    source_name: str,
     part: str,
     params: dict[str, Any],
     data_interval_start: datetime | None,
     data_interval_end: datetime | None,
     run_id: str,
 ) -> list[str]:
-    """Collect `part` of `source` for the run's data interval; returns the raw-zone keys."""
+    """Collect `part` of the source for the run's data interval; returns the raw-zone keys."""
+    source = get_source(source_name)
     if data_interval_start is None or data_interval_end is None:
-        raise AirflowFailException(f"collect_{source} needs a data interval; this run has none")
-    common: dict[str, Any] = {
-        "interval": DataInterval(data_interval_start, data_interval_end),
-        "run_id": run_id,
-        "now": datetime.now(UTC),
-        "concurrent_tasks": Settings.from_env().pool_slots[POOLS[source]],
-        "history": bool(params.get("history", False)),
-        "parts": (part,),
-    }
-    writer = raw_zone_writer(Variable.get("lakehouse_bucket", default="lake"))
+        raise AirflowFailException(f"{source.dag_id} needs a data interval; this run has none")
     try:
-        selection = SELECTIONS[source].from_params(params)
+        selection = source.selection(params)
     except ValueError as exc:  # a bad Param: retrying cannot help
         raise AirflowFailException(f"bad params: {exc}") from exc
-    if isinstance(selection, CoinGeckoSelection):
-        coingecko = CoinGeckoHook()
-        outcome = run_coingecko(
-            coingecko.get_conn, writer, selection,
-            rate_limit_per_minute=coingecko.rate_limit_per_minute, **common,
-        )  # fmt: skip
-    else:
-        smartcitizen = SmartCitizenHook()
-        outcome = run_smartcitizen(
-            smartcitizen.get_conn, writer, selection,
-            rate_limit_per_minute=smartcitizen.rate_limit_per_minute, **common,
-        )  # fmt: skip
+    hook = SourceHook(source)
+    outcome = run_collection(
+        source,
+        hook.get_conn,
+        raw_zone_writer(Variable.get("lakehouse_bucket", default="lake")),
+        selection,
+        interval=DataInterval(data_interval_start, data_interval_end),
+        run_id=run_id,
+        now=datetime.now(UTC),
+        rate_limit_per_minute=hook.rate_limit_per_minute,
+        concurrent_tasks=Settings.from_env().pool_slots[source.pool],
+        history=bool(params.get("history", False)),
+        parts=(part,),
+    )
     if not outcome.results and outcome.skipped:
         raise AirflowSkipException("; ".join(outcome.skipped))
     return outcome.keys

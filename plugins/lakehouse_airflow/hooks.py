@@ -1,11 +1,10 @@
 """Hooks: each turns an Airflow Connection into one of the lakehouse's clients, nothing more.
 
-Connections (type http), read at task run time:
+Connections, read at task run time:
 
-- `coingecko_api`: host = base URL (default: the plan's public URL), password = API key, extra
-  `{"plan": "demo" | "pro", "rate_limit_per_minute": 30}` (the limit defaults by plan).
-- `smartcitizen_api`: host = base URL (default https://api.smartcitizen.me/v0), extra
-  `{"rate_limit_per_minute": 120}` (optional).
+- one per source (type http), named by the source (`coingecko_api`, `smartcitizen_api`, ...):
+  host = base URL (default: the API's public URL), password = API key if the API takes one, extra
+  `{"rate_limit_per_minute": N, ...}` (CoinGecko also reads `plan`: `demo` or `pro`);
 - `lake_s3` (type aws; extra `endpoint_url` for MinIO): the lake.
 """
 
@@ -15,97 +14,36 @@ from typing import Any
 
 from airflow.sdk import BaseHook
 
-from lakehouse.config import (
-    COINGECKO_DEMO_URL,
-    COINGECKO_PRO_URL,
-    COINGECKO_RATE_LIMITS,
-    SMARTCITIZEN_RATE_LIMIT,
-    SMARTCITIZEN_URL,
-)
 from lakehouse.raw_zone import RawZoneWriter
-from lakehouse.sources.coingecko import CoinGeckoHttpClient
-from lakehouse.sources.smartcitizen import SmartCitizenHttpClient
+from lakehouse.sources.base import Connection, Source
 from lakehouse.spark.control import S3Store
 
 
-def _rate_limit(extra: dict[str, Any], default: int, conn_id: str) -> int:
-    value = extra.get("rate_limit_per_minute", default)
-    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
-        raise ValueError(f"connection {conn_id}: rate_limit_per_minute must be a whole number")
-    if int(value) <= 0:
-        raise ValueError(f"connection {conn_id}: rate_limit_per_minute must be positive")
-    return int(value)
+class SourceHook(BaseHook):
+    """A source's Connection as the neutral `Connection` its client factory reads."""
 
-
-class CoinGeckoHook(BaseHook):
-    """Connection `coingecko_api` (type http): host = base URL, password = API key,
-    extra `{"plan": "demo" | "pro"}`. Without a host, the plan's public URL is used."""
-
-    conn_name_attr = "coingecko_conn_id"
-    default_conn_name = "coingecko_api"
     conn_type = "http"
-    hook_name = "CoinGecko"
+    hook_name = "Lakehouse source API"
 
-    def __init__(self, coingecko_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+    def __init__(self, source: Source[Any, Any], **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.coingecko_conn_id = coingecko_conn_id
-        self._conn: Any = None
+        self.source = source
+        self._conn: Connection | None = None
 
-    def _connection(self) -> Any:
+    def connection(self) -> Connection:
         if self._conn is None:
-            self._conn = self.get_connection(self.coingecko_conn_id)
-        return self._conn
-
-    @property
-    def plan(self) -> str:
-        return str(self._connection().extra_dejson.get("plan", "demo"))
-
-    @property
-    def rate_limit_per_minute(self) -> int:
-        default = COINGECKO_RATE_LIMITS.get(self.plan, COINGECKO_RATE_LIMITS["demo"])
-        return _rate_limit(self._connection().extra_dejson, default, self.coingecko_conn_id)
-
-    def get_conn(self, min_interval: float = 0.0) -> CoinGeckoHttpClient:
-        conn = self._connection()
-        plan = self.plan
-        default = COINGECKO_PRO_URL if plan == "pro" else COINGECKO_DEMO_URL
-        return CoinGeckoHttpClient(
-            base_url=conn.host or default,
-            api_key=conn.password or "",
-            plan=plan,
-            min_interval=min_interval,
-        )
-
-
-class SmartCitizenHook(BaseHook):
-    """Connection `smartcitizen_api` (type http): host = base URL (public reads need no key)."""
-
-    conn_name_attr = "smartcitizen_conn_id"
-    default_conn_name = "smartcitizen_api"
-    conn_type = "http"
-    hook_name = "Smart Citizen"
-
-    def __init__(self, smartcitizen_conn_id: str = default_conn_name, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.smartcitizen_conn_id = smartcitizen_conn_id
-        self._conn: Any = None
-
-    def _connection(self) -> Any:
-        if self._conn is None:
-            self._conn = self.get_connection(self.smartcitizen_conn_id)
+            conn = self.get_connection(self.source.conn_id)
+            self._conn = Connection(
+                host=conn.host or "", password=conn.password or "", extra=conn.extra_dejson
+            )
         return self._conn
 
     @property
     def rate_limit_per_minute(self) -> int:
-        extra = self._connection().extra_dejson
-        return _rate_limit(extra, SMARTCITIZEN_RATE_LIMIT, self.smartcitizen_conn_id)
+        return self.source.rate_limit_per_minute(self.connection())
 
-    def get_conn(self, min_interval: float = 0.0) -> SmartCitizenHttpClient:
-        conn = self._connection()
-        return SmartCitizenHttpClient(
-            base_url=conn.host or SMARTCITIZEN_URL,
-            min_interval=min_interval,
-        )
+    def get_conn(self, min_interval: float = 0.0) -> Any:
+        return self.source.client(self.connection(), min_interval)
 
 
 def lake_s3_client(aws_conn_id: str = "lake_s3") -> Any:

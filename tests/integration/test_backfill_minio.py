@@ -1,9 +1,9 @@
 """A backfill of a past hour, as Airflow runs it (one task run per minute interval), into MinIO.
 
-Each run calls the same function the collect DAGs' tasks call (`run_coingecko`,
-`run_smartcitizen`) against the simulator (clock fixed at 2024-03-25 08:45:37 UTC), so the hour
-07:00-08:00 is history. Checks: 60 intervals of `mode: history` envelopes whose values are the
-simulator's, and a retried run writes no second object. `airflow backfill create` itself needs the
+Each run calls the same function the collect DAGs' tasks call (`run_collection`) against the
+simulator (clock fixed at 2024-03-25 08:45:37 UTC), so the hour 07:00-08:00 is history.
+Checks: 60 intervals of `mode: history` envelopes whose values are the simulator's, and a retried
+run writes no second object. `airflow backfill create` itself needs the
 whole stack and is tested end to end elsewhere.
 """
 
@@ -20,12 +20,14 @@ from typing import Any
 
 import pytest
 
-from lakehouse.collect import run_coingecko, run_smartcitizen
+from lakehouse.collect import run_collection
 from lakehouse.raw_zone import DataInterval, RawZoneWriter
 from lakehouse.simulator import market, sensors
-from lakehouse.sources.coingecko import CoinGeckoHttpClient
-from lakehouse.sources.planning import CoinGeckoSelection, SmartCitizenSelection
-from lakehouse.sources.smartcitizen import SmartCitizenHttpClient
+from lakehouse.sources import coingecko, smartcitizen
+from lakehouse.sources.coingecko.client import CoinGeckoHttpClient
+from lakehouse.sources.coingecko.planner import CoinGeckoSelection
+from lakehouse.sources.smartcitizen.client import SmartCitizenHttpClient
+from lakehouse.sources.smartcitizen.planner import SmartCitizenSelection
 
 pytestmark = pytest.mark.integration
 
@@ -74,10 +76,18 @@ def test_a_past_hour_of_coingecko_lands_60_intervals_of_history(
         return CoinGeckoHttpClient(simulator.coingecko_url)
 
     def task(interval: DataInterval) -> Any:
-        return run_coingecko(
-            connect, writer, COINS, interval=interval, run_id=run_id(interval), now=sim_now,
-            rate_limit_per_minute=30, concurrent_tasks=2, parts=("prices", "markets"),
-        )  # fmt: skip
+        return run_collection(
+            coingecko.SOURCE,
+            connect,
+            writer,
+            COINS,
+            interval=interval,
+            run_id=run_id(interval),
+            now=sim_now,
+            rate_limit_per_minute=30,
+            concurrent_tasks=2,
+            parts=("prices", "markets"),
+        )
 
     for outcome in in_pool(task, slots=2):
         assert outcome.mode == "history" and all(r.created for r in outcome.results)
@@ -103,10 +113,16 @@ def test_a_past_hour_of_coingecko_lands_60_intervals_of_history(
     assert all(coins == {"bitcoin", "ethereum"} for coins in per_interval.values())
 
     # A retried task run (same interval, same bytes): no second object.
-    retry = run_coingecko(
-        connect, writer, COINS, interval=INTERVALS[17], run_id=run_id(INTERVALS[17]),
-        now=sim_now + timedelta(minutes=5), rate_limit_per_minute=30,
-    )  # fmt: skip
+    retry = run_collection(
+        coingecko.SOURCE,
+        connect,
+        writer,
+        COINS,
+        interval=INTERVALS[17],
+        run_id=run_id(INTERVALS[17]),
+        now=sim_now + timedelta(minutes=5),
+        rate_limit_per_minute=30,
+    )
     assert [r.created for r in retry.results] == [False, False]
     assert len(stored(s3, minio.lake.bucket, CHARTS)) == 60 * 2
 
@@ -123,10 +139,17 @@ def test_a_past_hour_of_smartcitizen_lands_60_intervals_of_readings(
         return SmartCitizenHttpClient(f"{simulator.base_url}/v0")
 
     def task(interval: DataInterval) -> Any:
-        return run_smartcitizen(
-            connect, writer, selection, interval=interval, run_id=run_id(interval), now=sim_now,
-            rate_limit_per_minute=120, concurrent_tasks=4,
-        )  # fmt: skip
+        return run_collection(
+            smartcitizen.SOURCE,
+            connect,
+            writer,
+            selection,
+            interval=interval,
+            run_id=run_id(interval),
+            now=sim_now,
+            rate_limit_per_minute=120,
+            concurrent_tasks=4,
+        )
 
     for outcome in in_pool(task, slots=4):
         assert outcome.mode == "history"
@@ -151,10 +174,17 @@ def test_a_past_hour_of_smartcitizen_lands_60_intervals_of_readings(
     assert len(seen) == 60
     assert all(found == set(device_sensors) for found in seen.values())
 
-    retry = run_smartcitizen(
-        connect, writer, selection, interval=INTERVALS[0], run_id=run_id(INTERVALS[0]),
-        now=sim_now, rate_limit_per_minute=120, concurrent_tasks=4,
-    )  # fmt: skip
+    retry = run_collection(
+        smartcitizen.SOURCE,
+        connect,
+        writer,
+        selection,
+        interval=INTERVALS[0],
+        run_id=run_id(INTERVALS[0]),
+        now=sim_now,
+        rate_limit_per_minute=120,
+        concurrent_tasks=4,
+    )
     assert not any(r.created for r in retry.results)
     assert len(stored(s3, minio.lake.bucket, READINGS)) == 60 * len(device_sensors)
 

@@ -24,23 +24,8 @@ from lakehouse.simulator.app import create_app, serve_in_thread
 
 pytestmark = pytest.mark.integration
 
-RUNNER = r"""
-import json, sys
-from datetime import datetime
-from airflow.dag_processing.dagbag import DagBag
-
-bag = DagBag(dag_folder=sys.argv[1])
-results = []
-for dag_id, logical_date, conf in json.loads(sys.argv[2]):
-    try:
-        when = datetime.fromisoformat(logical_date)
-        run = bag.dags[dag_id].test(logical_date=when, run_conf=conf)
-        states = {ti.task_id: ti.state for ti in run.get_task_instances()}
-        results.append([dag_id, str(run.state), {k: str(v) for k, v in states.items()}])
-    except Exception as exc:
-        results.append([dag_id, "refused", f"{type(exc).__name__}: {exc}"])
-print("RESULTS" + json.dumps(results))
-"""
+# Runs the DAGs with `dag.test()` and prints `RESULTS<json>`; a script, not a test module.
+RUNNER = Path(__file__).resolve().parents[1] / "airflow_probes" / "run_collect_dags.py"
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +72,7 @@ def test_the_collect_dags_run_in_airflow(minio: Any, live_simulator: str, tmp_pa
     ]
 
     result = subprocess.run(
-        [sys.executable, "-c", RUNNER, str(REPO_ROOT / "dags"), json.dumps(runs)],
+        [sys.executable, str(RUNNER), str(REPO_ROOT / "dags"), json.dumps(runs)],
         env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path,
     )  # fmt: skip
 

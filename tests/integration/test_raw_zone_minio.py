@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from lakehouse.collect import collect_coingecko_prices
 from lakehouse.raw_zone import DataInterval, RawZoneWriter
-from lakehouse.sources.coingecko import CoinGeckoHttpClient
+from lakehouse.sources.coingecko.client import CoinGeckoHttpClient
+from lakehouse.sources.coingecko.collect import collect_coingecko_prices
 from lakehouse.sources.http import ApiError
 
 pytestmark = pytest.mark.integration

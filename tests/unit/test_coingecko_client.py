@@ -13,7 +13,7 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
 from lakehouse.simulator import market
-from lakehouse.sources.coingecko import KEY_HEADERS, CoinGeckoHttpClient
+from lakehouse.sources.coingecko.client import KEY_HEADERS, CoinGeckoHttpClient
 from lakehouse.sources.http import ApiError
 
 SECRET = "CG-s3cr3t-KEY-do-not-leak"

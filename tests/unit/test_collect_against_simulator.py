@@ -18,20 +18,18 @@ import pytest
 import requests
 from memory_s3 import MemoryS3
 
-from lakehouse.collect import (
-    CollectionFailed,
-    collect_coingecko,
-    collect_smartcitizen,
-    run_coingecko,
-    run_smartcitizen,
-)
+from lakehouse.collect import CollectionFailed, run_collection
 from lakehouse.raw_zone import DataInterval, RawZoneWriter
 from lakehouse.simulator import market, sensors
 from lakehouse.simulator.faults import drift
-from lakehouse.sources.coingecko import CoinGeckoHttpClient
+from lakehouse.sources import coingecko, smartcitizen
+from lakehouse.sources.coingecko.client import CoinGeckoHttpClient
+from lakehouse.sources.coingecko.collect import collect_coingecko
+from lakehouse.sources.coingecko.planner import CoinGeckoSelection
 from lakehouse.sources.http import ApiError, RateLimited, retrying_session
-from lakehouse.sources.planning import CoinGeckoSelection, SmartCitizenSelection
-from lakehouse.sources.smartcitizen import SmartCitizenHttpClient
+from lakehouse.sources.smartcitizen.client import SmartCitizenHttpClient
+from lakehouse.sources.smartcitizen.collect import collect_smartcitizen
+from lakehouse.sources.smartcitizen.planner import SmartCitizenSelection
 
 SECRET = "CG-s3cr3t-KEY-do-not-leak"
 LIVE = DataInterval(
@@ -99,10 +97,16 @@ def test_live_coingecko_lands_simple_price_and_the_markets_page(
     simulator: Any, sim_now: datetime, faults: Any
 ) -> None:
     s3 = MemoryS3()
-    outcome = run_coingecko(
-        lambda spacing: clients(simulator).coingecko, RawZoneWriter(s3, "lake"), CG,
-        interval=LIVE, run_id="scheduled__1", now=sim_now, rate_limit_per_minute=30,
-    )  # fmt: skip
+    outcome = run_collection(
+        coingecko.SOURCE,
+        lambda spacing: clients(simulator).coingecko,
+        RawZoneWriter(s3, "lake"),
+        CG,
+        interval=LIVE,
+        run_id="scheduled__1",
+        now=sim_now,
+        rate_limit_per_minute=30,
+    )
 
     assert outcome.mode == "live"
     price, markets = (
@@ -144,10 +148,16 @@ def test_history_coingecko_lands_one_chart_per_pair_with_the_simulators_values(
     simulator: Any, sim_now: datetime, faults: Any
 ) -> None:
     s3 = MemoryS3()
-    outcome = run_coingecko(
-        lambda spacing: clients(simulator).coingecko, RawZoneWriter(s3, "lake"), CG,
-        interval=PAST, run_id="backfill__1", now=sim_now, rate_limit_per_minute=6000,
-    )  # fmt: skip
+    outcome = run_collection(
+        coingecko.SOURCE,
+        lambda spacing: clients(simulator).coingecko,
+        RawZoneWriter(s3, "lake"),
+        CG,
+        interval=PAST,
+        run_id="backfill__1",
+        now=sim_now,
+        rate_limit_per_minute=6000,
+    )
 
     assert outcome.mode == "history"
     assert outcome.skipped == (
@@ -179,10 +189,16 @@ def test_live_smartcitizen_lands_every_device_shape_and_the_world_map(
     simulator: Any, sim_now: datetime, faults: Any
 ) -> None:
     s3 = MemoryS3()
-    run_smartcitizen(
-        lambda spacing: clients(simulator).smartcitizen, RawZoneWriter(s3, "lake"), SC,
-        interval=LIVE, run_id="scheduled__1", now=sim_now, rate_limit_per_minute=120,
-    )  # fmt: skip
+    run_collection(
+        smartcitizen.SOURCE,
+        lambda spacing: clients(simulator).smartcitizen,
+        RawZoneWriter(s3, "lake"),
+        SC,
+        interval=LIVE,
+        run_id="scheduled__1",
+        now=sim_now,
+        rate_limit_per_minute=120,
+    )
 
     devices = s3.envelopes("raw/smartcitizen/device/")
     assert sorted(e["request"]["params"]["id"] for e in devices) == [
@@ -209,11 +225,16 @@ def test_history_smartcitizen_lands_each_sensors_readings_and_not_the_device(
 ) -> None:
     s3 = MemoryS3()
     caplog.set_level(logging.INFO, logger="lakehouse")
-    outcome = run_smartcitizen(
-        lambda spacing: clients(simulator).smartcitizen, RawZoneWriter(s3, "lake"),
+    outcome = run_collection(
+        smartcitizen.SOURCE,
+        lambda spacing: clients(simulator).smartcitizen,
+        RawZoneWriter(s3, "lake"),
         SmartCitizenSelection((13006, 16777), world_map=True),
-        interval=PAST, run_id="backfill__1", now=sim_now, rate_limit_per_minute=120,
-    )  # fmt: skip
+        interval=PAST,
+        run_id="backfill__1",
+        now=sim_now,
+        rate_limit_per_minute=120,
+    )
 
     assert outcome.mode == "history"
     assert not s3.envelopes("raw/smartcitizen/device/")
@@ -477,10 +498,16 @@ def test_the_key_appears_in_no_log_error_or_object(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     s3 = MemoryS3()
-    run_coingecko(
-        lambda spacing: clients(simulator).coingecko, RawZoneWriter(s3, "lake"), CG,
-        interval=LIVE, run_id="r", now=sim_now, rate_limit_per_minute=30,
-    )  # fmt: skip
+    run_collection(
+        coingecko.SOURCE,
+        lambda spacing: clients(simulator).coingecko,
+        RawZoneWriter(s3, "lake"),
+        CG,
+        interval=LIVE,
+        run_id="r",
+        now=sim_now,
+        rate_limit_per_minute=30,
+    )
     with pytest.raises(ApiError) as raised:
         collect_coingecko(
             clients(simulator, always="500").coingecko, RawZoneWriter(s3, "lake"), CG,
@@ -502,14 +529,28 @@ def test_backfill_calls_are_spaced_by_the_rate_limit(
         spacings.append(spacing)
         return clients(simulator).coingecko
 
-    run_coingecko(
-        connect, RawZoneWriter(MemoryS3(), "lake"), CG, interval=PAST, run_id="r", now=sim_now,
-        rate_limit_per_minute=30, concurrent_tasks=2,
-    )  # fmt: skip
-    run_coingecko(
-        connect, RawZoneWriter(MemoryS3(), "lake"), CG, interval=LIVE, run_id="r", now=sim_now,
-        rate_limit_per_minute=30, concurrent_tasks=2,
-    )  # fmt: skip
+    run_collection(
+        coingecko.SOURCE,
+        connect,
+        RawZoneWriter(MemoryS3(), "lake"),
+        CG,
+        interval=PAST,
+        run_id="r",
+        now=sim_now,
+        rate_limit_per_minute=30,
+        concurrent_tasks=2,
+    )
+    run_collection(
+        coingecko.SOURCE,
+        connect,
+        RawZoneWriter(MemoryS3(), "lake"),
+        CG,
+        interval=LIVE,
+        run_id="r",
+        now=sim_now,
+        rate_limit_per_minute=30,
+        concurrent_tasks=2,
+    )
 
     assert spacings == [4.0, 0]
 
@@ -519,11 +560,17 @@ def test_live_history_switch_uses_the_clock_not_the_run_type(
 ) -> None:
     """A live run retried long after its interval fetches history for exactly that interval."""
     s3 = MemoryS3()
-    outcome = run_coingecko(
-        lambda spacing: clients(simulator).coingecko, RawZoneWriter(s3, "lake"), CG,
-        interval=LIVE, run_id="scheduled__late", now=sim_now + timedelta(minutes=30),
-        rate_limit_per_minute=6000, parts=("prices",),
-    )  # fmt: skip
+    outcome = run_collection(
+        coingecko.SOURCE,
+        lambda spacing: clients(simulator).coingecko,
+        RawZoneWriter(s3, "lake"),
+        CG,
+        interval=LIVE,
+        run_id="scheduled__late",
+        now=sim_now + timedelta(minutes=30),
+        rate_limit_per_minute=6000,
+        parts=("prices",),
+    )
 
     assert outcome.mode == "history"
     assert {e["endpoint"] for e in s3.envelopes()} == {"market_chart_range"}

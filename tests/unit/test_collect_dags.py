@@ -1,7 +1,7 @@
 """The collect DAGs as Airflow parses them, their trigger-form Params, and the hooks.
 
 Airflow is loaded in a subprocess with its own AIRFLOW_HOME (it reads its configuration once per
-process), which prints what the tests check as JSON.
+process): the probe tests/airflow_probes/collect_dags.py prints what the tests check as JSON.
 """
 
 from __future__ import annotations
@@ -10,63 +10,9 @@ import json
 from typing import Any
 
 import pytest
-from airflow_probe import run_probe
+from airflow_probe import PROBES_DIR, run_probe
 
-PROBE = r"""
-import copy, json, sys
-sys.path.insert(0, sys.argv[1] + "/plugins")
-from airflow.dag_processing.dagbag import DagBag
-
-bag = DagBag(dag_folder=sys.argv[1] + "/dags")
-out = {"import_errors": {k: str(v) for k, v in bag.import_errors.items()}, "dags": {}}
-BAD = {
-    "collect_coingecko": [
-        ("coins", ["Bitcoin"]), ("coins", ["bitcoin", " ethereum"]), ("coins", []),
-        ("coins", "bitcoin,ethereum"), ("currencies", ["usd", "EUR"]), ("top_n", 0),
-        ("top_n", 5000), ("top_n", "ten"), ("history", "yes"),
-    ],
-    "collect_smartcitizen": [
-        ("devices", ["abc"]), ("devices", [0]), ("devices", []), ("world_map", "yes"),
-    ],
-}
-GOOD = {
-    "collect_coingecko": [("coins", ["cardano", "usd-coin"]), ("top_n", 1000)],
-    "collect_smartcitizen": [("devices", [1, 99999]), ("world_map", True)],
-}
-for dag_id in ("collect_coingecko", "collect_smartcitizen"):
-    dag = bag.dags[dag_id]
-    refused, accepted = {}, []
-    for name, value in BAD[dag_id]:
-        params = copy.deepcopy(dag.params)
-        try:
-            params[name] = value
-        except Exception as exc:
-            refused[f"{name}={value!r}"] = f"{type(exc).__name__}: {exc}"
-    for name, value in GOOD[dag_id]:
-        params = copy.deepcopy(dag.params)
-        params[name] = value
-        accepted.append(name)
-    out["dags"][dag_id] = {
-        "tasks": {t.task_id: t.pool for t in dag.tasks},
-        "params": dag.params.dump(),
-        "timetable": type(dag.timetable).__name__,
-        "max_active_runs": dag.max_active_runs,
-        "refused": refused,
-        "accepted": accepted,
-        "doc": bool(dag.doc_md),
-    }
-
-from lakehouse_airflow.hooks import CoinGeckoHook, SmartCitizenHook
-cg = CoinGeckoHook()
-client = cg.get_conn(min_interval=4.0)
-sc = SmartCitizenHook()
-out["hooks"] = {
-    "coingecko": [cg.plan, cg.rate_limit_per_minute, client._http.base_url,
-                  sorted(client._http._headers), client._http._pacer.min_interval],
-    "smartcitizen": [sc.rate_limit_per_minute, sc.get_conn()._http.base_url],
-}
-print("PROBE" + json.dumps(out))
-"""
+PROBE = PROBES_DIR / "collect_dags.py"
 
 
 @pytest.fixture(scope="module")

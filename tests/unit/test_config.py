@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse.config import COINGECKO_PRO_URL, Settings
+from lakehouse.config import Settings
+from lakehouse.sources.coingecko.settings import PRO_URL, CoinGeckoSettings
 
 
 def test_defaults_point_at_the_local_stack(tmp_path: Path) -> None:
@@ -14,7 +15,9 @@ def test_defaults_point_at_the_local_stack(tmp_path: Path) -> None:
     assert settings.home == tmp_path.resolve()
     assert settings.lake.endpoint_url == "http://127.0.0.1:9000"
     assert settings.lake.uri("silver/coin_prices", scheme="s3a") == "s3a://lake/silver/coin_prices"
-    assert settings.coingecko.base_url == "https://api.coingecko.com/api/v3"
+    coingecko = settings.sources["coingecko"]
+    assert isinstance(coingecko, CoinGeckoSettings)
+    assert coingecko.base_url == "https://api.coingecko.com/api/v3"
     assert settings.pool_slots == {"coingecko_api": 2, "smartcitizen_api": 4}
 
 
@@ -37,7 +40,7 @@ def test_environment_wins_over_the_credentials_file(tmp_path: Path) -> None:
 
 def test_pro_plan_defaults_to_the_pro_url(tmp_path: Path) -> None:
     settings = Settings.from_env({"LAKEHOUSE_HOME": str(tmp_path), "COINGECKO_API_PLAN": "pro"})
-    assert settings.coingecko.base_url == COINGECKO_PRO_URL
+    assert settings.sources["coingecko"].connection().host == PRO_URL
 
 
 @pytest.mark.parametrize(

@@ -6,24 +6,26 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lakehouse.config import CoinGeckoSettings, SmartCitizenSettings
 from lakehouse.raw_zone import DataInterval
-from lakehouse.sources.coingecko import market_pages
-from lakehouse.sources.http import history_spacing
-from lakehouse.sources.planning import (
-    HISTORY_LAG,
+from lakehouse.sources.coingecko.client import market_pages
+from lakehouse.sources.coingecko.planner import (
     CoinGeckoSelection,
     CoinsMarkets,
-    Device,
-    DeviceReadings,
     MarketChartRange,
     SimplePrice,
+    plan_coingecko,
+)
+from lakehouse.sources.coingecko.settings import CoinGeckoSettings
+from lakehouse.sources.http import history_spacing
+from lakehouse.sources.planning import HISTORY_LAG, choose_mode
+from lakehouse.sources.smartcitizen.planner import (
+    Device,
+    DeviceReadings,
     SmartCitizenSelection,
     WorldMap,
-    choose_mode,
-    plan_coingecko,
     plan_smartcitizen,
 )
+from lakehouse.sources.smartcitizen.settings import SmartCitizenSettings
 
 T = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 MINUTE = DataInterval(T, T + timedelta(minutes=1))

@@ -12,9 +12,16 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from lakehouse.collect import collect_coingecko_prices
-from lakehouse.raw_zone import DataInterval, Envelope, PutResult, RawZoneWriter, object_key
-from lakehouse.sources.http import ApiError, ApiResponse
+from lakehouse.raw_zone import (
+    ApiResponse,
+    DataInterval,
+    Envelope,
+    PutResult,
+    RawZoneWriter,
+    object_key,
+)
+from lakehouse.sources.coingecko.collect import collect_coingecko_prices
+from lakehouse.sources.http import ApiError
 
 START = datetime(2024, 3, 25, 8, 45, tzinfo=UTC)
 INTERVAL = DataInterval(START, START + timedelta(minutes=1))

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from lakehouse.raw_zone import DataInterval, Envelope, object_key
-from lakehouse.sources.http import ApiResponse
+from lakehouse.raw_zone import ApiResponse, DataInterval, Envelope, object_key
 
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples"
 SIMPLE_PRICE_SAMPLES = sorted((SAMPLES / "coingecko").glob("simple_price*.json"))

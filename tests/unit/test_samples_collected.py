@@ -16,12 +16,18 @@ from memory_s3 import MemoryS3
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
-from lakehouse.collect import collect_coingecko, collect_smartcitizen
 from lakehouse.raw_zone import DataInterval, RawZoneWriter
-from lakehouse.sources.coingecko import CoinGeckoHttpClient
+from lakehouse.sources.coingecko.client import CoinGeckoHttpClient
+from lakehouse.sources.coingecko.collect import collect_coingecko
+from lakehouse.sources.coingecko.planner import CoinGeckoSelection
 from lakehouse.sources.http import ApiError, RateLimited
-from lakehouse.sources.planning import CoinGeckoSelection, SmartCitizenSelection
-from lakehouse.sources.smartcitizen import SmartCitizenHttpClient, device_sensors, parse_device
+from lakehouse.sources.smartcitizen.client import (
+    SmartCitizenHttpClient,
+    device_sensors,
+    parse_device,
+)
+from lakehouse.sources.smartcitizen.collect import collect_smartcitizen
+from lakehouse.sources.smartcitizen.planner import SmartCitizenSelection
 
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples"
 LIVE = DataInterval(

@@ -14,7 +14,7 @@ import pytest
 
 from lakehouse.simulator import sensors
 from lakehouse.simulator.app import create_app
-from lakehouse.sources.smartcitizen import device_sensors, device_shape, parse_device
+from lakehouse.sources.smartcitizen.client import device_sensors, device_shape, parse_device
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")

@@ -1,31 +1,16 @@
-"""The lakehouse_stream DAG as Airflow parses it (in a subprocess with its own AIRFLOW_HOME)."""
+"""The lakehouse_stream DAG as Airflow parses it.
+
+The probe tests/airflow_probes/stream_dag.py runs in a subprocess with its own AIRFLOW_HOME.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from airflow_probe import run_probe
+from airflow_probe import PROBES_DIR, run_probe
 
-PROBE = r"""
-import json, sys
-from airflow.dag_processing.dagbag import DagBag
-
-bag = DagBag(dag_folder=sys.argv[1] + "/dags/lakehouse_stream.py")
-dag = bag.dags["lakehouse_stream"]
-run = dag.get_task("run_stream_job")
-sensor = dag.get_task("start_allowed")
-print("PROBE" + json.dumps({
-    "import_errors": {k: str(v) for k, v in bag.import_errors.items()},
-    "tasks": sorted(t.task_id for t in dag.tasks),
-    "upstream": sorted(run.upstream_task_ids),
-    "sensor_mode": sensor.mode,
-    "args": list(run.application_args),
-    "env": sorted(run.env_vars),
-    "max_active_runs": dag.max_active_runs,
-    "timetable": type(dag.timetable).__name__,
-}))
-"""
+PROBE = PROBES_DIR / "stream_dag.py"
 
 
 @pytest.fixture(scope="module")

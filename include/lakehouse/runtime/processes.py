@@ -17,8 +17,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+import requests
 
 HealthCheck = Callable[[], bool]
+
+
+def http_ok(url: str, timeout: float = 2.0) -> bool:
+    """A health check for parts that answer HTTP: any failure to get a 200 counts as not yet up."""
+    try:
+        return requests.get(url, timeout=timeout).status_code == 200
+    except requests.RequestException:
+        return False
 
 
 @dataclass(frozen=True)

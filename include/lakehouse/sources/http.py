@@ -14,14 +14,14 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
+
+from lakehouse.raw_zone import ApiResponse
 
 log = logging.getLogger(__name__)
 
@@ -56,22 +56,6 @@ class RateLimited(ApiError):
     def __init__(self, source: str, endpoint: str, retry_after: float | None, reason: str) -> None:
         self.retry_after = retry_after
         super().__init__(source, endpoint, 429, reason)
-
-
-@dataclass(frozen=True)
-class ApiResponse:
-    """One successful API response, as it came; `url` and `params` carry no secret."""
-
-    source: str
-    endpoint: str
-    url: str
-    params: dict[str, str]
-    status: int
-    body: bytes = field(repr=False)
-    fetched_at: datetime
-
-    def json(self) -> Any:
-        return json.loads(self.body)
 
 
 def retrying_session(total: int = 3, backoff_factor: float = 0.5) -> requests.Session:

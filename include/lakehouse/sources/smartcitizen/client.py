@@ -24,8 +24,8 @@ from typing import Any, Literal, Protocol
 
 import requests
 
-from lakehouse.config import SMARTCITIZEN_URL
 from lakehouse.sources.http import MAX_RETRY_AFTER_S, ApiResponse, JsonGetter, Pacer
+from lakehouse.sources.smartcitizen.settings import BASE_URL
 
 SOURCE = "smartcitizen"
 ROLLUP = "1m"
@@ -80,7 +80,7 @@ class SmartCitizenHttpClient:
 
     def __init__(
         self,
-        base_url: str = SMARTCITIZEN_URL,
+        base_url: str = BASE_URL,
         timeout: float = 10.0,
         session: requests.Session | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),

@@ -1,0 +1,248 @@
+"""Airflow's part of the stack: its configuration, its four components and its setup over REST.
+
+All configuration is environment variables (no airflow.cfg to keep in sync): the same environment
+runs the components, `airflow db migrate` and `lakehouse airflow ...`. The Connections and Variables
+that the DAGs read are environment variables too, so they need no database row and follow the mode.
+What can only be set once Airflow runs (pools, unpaused DAGs) goes through its REST API.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import requests
+
+from lakehouse.config import REPO_ROOT, Settings
+from lakehouse.runtime import install
+from lakehouse.runtime.processes import HealthCheck, ProcessSpec, StartupError, http_ok
+from lakehouse.sources.registry import sources
+
+if TYPE_CHECKING:
+    from lakehouse.runtime.stack import Mode
+
+STREAM_DAG = "lakehouse_stream"
+# In demo mode the simulator has no rate limit worth pacing backfills for.
+SIMULATOR_RATE_LIMIT_PER_MINUTE = 6000
+AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+# The key of each component in the api-server's /api/v2/monitor/health answer.
+HEALTH_KEYS = {"scheduler": "scheduler", "dag-processor": "dag_processor", "triggerer": "triggerer"}
+
+
+def source_connections(settings: Settings, mode: Mode) -> dict[str, dict[str, object]]:
+    """The Airflow Connection of each registered source, by the variable that defines it.
+
+    In demo mode they point at the simulator (no key, no pacing worth the name), in live mode at
+    the APIs the sources' settings name.
+    """
+    connections: dict[str, dict[str, object]] = {}
+    for source in sources().values():
+        conn = settings.sources[source.name].connection()
+        if mode == "demo":
+            conn = replace(
+                conn,
+                host=f"http://127.0.0.1:{settings.ports.simulator}{source.simulator_path}",
+                password="",
+                extra={**conn.extra, "rate_limit_per_minute": SIMULATOR_RATE_LIMIT_PER_MINUTE},
+            )
+        connections[f"AIRFLOW_CONN_{source.conn_id.upper()}"] = conn.to_airflow()
+    return connections
+
+
+def dag_ids() -> tuple[str, ...]:
+    """The project's DAGs: one collect DAG per registered source, and the stream's."""
+    return (*(source.dag_id for source in sources().values()), STREAM_DAG)
+
+
+def airflow_env(
+    settings: Settings, mode: Mode, creds: Mapping[str, str], home: Path, passwords: Path
+) -> dict[str, str]:
+    """Airflow's own variables (to lay over the stack's base environment).
+
+    `home` is AIRFLOW_HOME; `passwords` is the simple auth manager's file (see write_passwords).
+    """
+    ports = settings.ports
+    api_url = f"http://127.0.0.1:{ports.airflow}"
+    pg_url = f"postgresql+psycopg2://postgres@127.0.0.1:{ports.postgres}/airflow"
+    connections = {
+        "AIRFLOW_CONN_SPARK_DEFAULT": {"conn_type": "spark", "host": "local[2]"},
+        "AIRFLOW_CONN_LAKE_S3": _lake_connection(settings, creds),
+        **source_connections(settings, mode),
+    }
+    return {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO_ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": "4",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api_url}/execution/",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{creds['AIRFLOW_ADMIN_USER']}:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+        "AIRFLOW__CORE__FERNET_KEY": creds["AIRFLOW__CORE__FERNET_KEY"],
+        "AIRFLOW__API_AUTH__JWT_SECRET": creds["AIRFLOW__API_AUTH__JWT_SECRET"],
+        "AIRFLOW__API__SECRET_KEY": creds["AIRFLOW__API__SECRET_KEY"],
+        "AIRFLOW__API__BASE_URL": api_url,
+        "AIRFLOW__API__PORT": str(ports.airflow),
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__WORKERS": "1",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": pg_url,
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
+        "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(ports.airflow_worker_logs),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(ports.airflow_triggerer_logs),
+        **{name: json.dumps(conn) for name, conn in connections.items()},
+        "AIRFLOW_VAR_LAKEHOUSE_BUCKET": settings.lake.bucket,
+        "AIRFLOW_VAR_LAKEHOUSE_SPARK_IVY_DIR": str(install.ivy_dir(settings.tools_dir)),
+        "AIRFLOW_VAR_LAKEHOUSE_SPARK_UI_PORT": str(ports.spark_ui),
+    }
+
+
+def _lake_connection(settings: Settings, creds: Mapping[str, str]) -> dict[str, object]:
+    lake = settings.lake
+    return {
+        "conn_type": "aws",
+        "login": creds["MINIO_ROOT_USER"],
+        "password": creds["MINIO_ROOT_PASSWORD"],
+        "extra": {"endpoint_url": lake.endpoint_url, "region_name": lake.region},
+    }
+
+
+def airflow_specs(settings: Settings, env: Mapping[str, str], airflow: Path) -> list[ProcessSpec]:
+    """The four components, each run by the `airflow` command at `airflow` with `env`."""
+    port = settings.ports.airflow
+    component_ports = {
+        "api-server": (port,),
+        "scheduler": (settings.ports.airflow_worker_logs,),
+        "triggerer": (settings.ports.airflow_triggerer_logs,),
+    }
+    specs = []
+    for component in AIRFLOW_COMPONENTS:
+        health: HealthCheck
+        if component == "api-server":
+            health = lambda: http_ok(f"http://127.0.0.1:{port}/api/v2/monitor/health")  # noqa: E731
+        else:
+            health = _component_healthy(port, component)
+        specs.append(
+            ProcessSpec(
+                name=f"airflow-{component}",
+                argv=[str(airflow), component],
+                env=env,
+                health=health,
+                url=f"http://127.0.0.1:{port}" if component == "api-server" else "",
+                startup_timeout=180.0,
+                stop_timeout=60.0,
+                ports=component_ports.get(component, ()),
+            )
+        )
+    return specs
+
+
+def airflow_health(port: int) -> dict[str, str]:
+    """Each component's status as the api-server on `port` sees it; empty if it does not answer."""
+    url = f"http://127.0.0.1:{port}/api/v2/monitor/health"
+    try:
+        body = requests.get(url, timeout=3).json()
+    except (requests.RequestException, ValueError):
+        return {}
+    return {part: (info or {}).get("status") or "unknown" for part, info in body.items()}
+
+
+def _component_healthy(port: int, component: str) -> HealthCheck:
+    """Only the api-server answers on a port of the stack's; it reports the others' heartbeats."""
+    return lambda: airflow_health(port).get(HEALTH_KEYS[component]) == "healthy"
+
+
+def write_passwords(path: Path, creds: Mapping[str, str]) -> None:
+    """The simple auth manager reads its users' passwords from this file, not the environment."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({creds["AIRFLOW_ADMIN_USER"]: creds["AIRFLOW_ADMIN_PASSWORD"]}))
+    path.chmod(0o600)
+
+
+def migrate(airflow: Path, env: Mapping[str, str], log: Path) -> None:
+    """Create or upgrade Airflow's database, which the components expect to find ready."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        result = subprocess.run(
+            [str(airflow), "db", "migrate"],
+            env=dict(env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+    if result.returncode != 0:
+        raise StartupError(f"airflow db migrate failed; see {log}")
+
+
+def api_token(settings: Settings, creds: Mapping[str, str]) -> str:
+    """A bearer token for the REST API, as the generated admin user."""
+    response = requests.post(
+        f"http://127.0.0.1:{settings.ports.airflow}/auth/token",
+        json={
+            "username": creds["AIRFLOW_ADMIN_USER"],
+            "password": creds["AIRFLOW_ADMIN_PASSWORD"],
+        },
+        timeout=10,
+    )
+    response.raise_for_status()
+    return str(response.json()["access_token"])
+
+
+def ensure_pools(settings: Settings, creds: Mapping[str, str]) -> None:
+    """One pool per API, so that collection tasks stay within each API's rate limit."""
+    headers = {"Authorization": f"Bearer {api_token(settings, creds)}"}
+    base = f"http://127.0.0.1:{settings.ports.airflow}/api/v2/pools"
+    for name, slots in settings.pool_slots.items():
+        fields = {
+            "slots": slots,
+            "description": f"calls to the {name}",
+            "include_deferred": False,
+        }
+        # A PATCH body is validated as a whole pool, named `pool`; a POST body names it `name`.
+        response = requests.patch(
+            f"{base}/{name}", json={"pool": name, **fields}, headers=headers, timeout=10
+        )
+        if response.status_code == 404:
+            response = requests.post(
+                base, json={"name": name, **fields}, headers=headers, timeout=10
+            )
+        if not response.ok:
+            raise StartupError(
+                f"could not set Airflow pool {name} ({slots} slots): "
+                f"HTTP {response.status_code} {response.text[:500]}"
+            )
+
+
+def unpause_dags(
+    settings: Settings, creds: Mapping[str, str], dag_processor_log: Path, timeout: float = 120.0
+) -> None:
+    """Wait for the dag-processor to register the project's DAGs, then unpause them.
+
+    A DAG that never shows up failed to import: `dag_processor_log` says why.
+    """
+    headers = {"Authorization": f"Bearer {api_token(settings, creds)}"}
+    base = f"http://127.0.0.1:{settings.ports.airflow}/api/v2/dags"
+    deadline = time.monotonic() + timeout
+    pending = set(dag_ids())
+    while pending and time.monotonic() < deadline:
+        for dag_id in sorted(pending):
+            response = requests.patch(
+                f"{base}/{dag_id}", json={"is_paused": False}, headers=headers, timeout=10
+            )
+            if response.status_code == 200:
+                pending.discard(dag_id)
+        if pending:
+            time.sleep(2)
+    if pending:
+        raise StartupError(
+            f"DAGs {sorted(pending)} were not registered within {timeout:.0f}s; see "
+            f"{dag_processor_log} for import errors"
+        )

@@ -1,0 +1,78 @@
+"""CoinGecko API v3 (crypto prices): settings, client, planner and collector in one folder.
+
+`SOURCE` is what the registry lists; the collect DAG, the hook, the CLI and the runtime read it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lakehouse.sources.base import Connection, Source, SourceSettings
+from lakehouse.sources.coingecko.client import MAX_TOP_N, CoinGeckoApi, CoinGeckoHttpClient
+from lakehouse.sources.coingecko.collect import collect_coingecko
+from lakehouse.sources.coingecko.planner import PARTS, CoinGeckoSelection
+from lakehouse.sources.coingecko.settings import PLAN_URLS, RATE_LIMITS, CoinGeckoSettings
+
+ID_LIST: dict[str, Any] = {
+    "type": "array",
+    "minItems": 1,
+    "items": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$"},
+}
+
+
+def _params(settings: SourceSettings) -> dict[str, dict[str, Any]]:
+    defaults = settings.default_params()
+    return {
+        "coins": {
+            "default": defaults["coins"],
+            "description": "CoinGecko coin ids: lower case, no spaces",
+            **ID_LIST,
+        },
+        "currencies": {
+            "default": defaults["currencies"],
+            "description": "vs_currencies: lower case",
+            **ID_LIST,
+        },
+        "top_n": {
+            "default": defaults["top_n"],
+            "type": "integer",
+            "minimum": 1,
+            "maximum": MAX_TOP_N,
+            "description": "/coins/markets: how many coins, by market cap",
+        },
+    }
+
+
+def _plan(conn: Connection) -> str:
+    plan = str(conn.extra.get("plan", "demo"))
+    if plan not in PLAN_URLS:
+        raise ValueError(f"connection coingecko_api: plan must be 'demo' or 'pro', got {plan!r}")
+    return plan
+
+
+def _client(conn: Connection, min_interval: float) -> CoinGeckoApi:
+    plan = _plan(conn)
+    return CoinGeckoHttpClient(
+        base_url=conn.host or PLAN_URLS[plan],
+        api_key=conn.password,
+        plan=plan,
+        min_interval=min_interval,
+    )
+
+
+SOURCE: Source[CoinGeckoSelection, CoinGeckoApi] = Source(
+    name="coingecko",
+    title="CoinGecko",
+    conn_id="coingecko_api",
+    pool="coingecko_api",
+    default_pool_slots=2,
+    parts=PARTS,
+    simulator_path="/api/v3",
+    settings_from_env=CoinGeckoSettings.from_env,
+    params=_params,
+    selection=CoinGeckoSelection.from_params,
+    client=_client,
+    default_rate_limit=lambda conn: RATE_LIMITS[_plan(conn)],
+    collect=collect_coingecko,
+    tags=("coingecko",),
+)

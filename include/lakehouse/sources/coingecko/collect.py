@@ -1,0 +1,89 @@
+"""A CoinGecko run: its planned requests, fetched in order and landed one by one."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import partial
+
+from lakehouse.collect import Landing
+from lakehouse.raw_zone import DataInterval, Mode, PutResult, RawZoneWriter
+from lakehouse.sources.base import Collection
+from lakehouse.sources.coingecko.client import CoinGeckoApi
+from lakehouse.sources.coingecko.planner import (
+    PARTS,
+    CoinGeckoSelection,
+    CoinsMarkets,
+    MarketChartRange,
+    SimplePrice,
+    plan_coingecko,
+)
+from lakehouse.sources.http import ApiResponse
+
+
+def collect_coingecko(
+    api: CoinGeckoApi,
+    writer: RawZoneWriter,
+    selection: CoinGeckoSelection,
+    *,
+    interval: DataInterval,
+    run_id: str,
+    mode: Mode,
+    parts: Sequence[str] = PARTS,
+) -> Collection:
+    """Live: `/simple/price` and `/coins/markets` pages. History: `/market_chart/range` per pair."""
+    plan = plan_coingecko(selection, mode, interval, parts)
+    landing = Landing(writer, interval, mode, run_id, plan.skipped)
+    markets_done = False
+    for call in plan.calls:
+        match call:
+            case SimplePrice(ids, currencies):
+                landing.fetch_and_land(
+                    partial(api.simple_price, ids, currencies),
+                    f"ids={','.join(ids)} vs_currencies={','.join(currencies)}",
+                )
+            case CoinsMarkets(currency, per_page, page):
+                if markets_done:
+                    continue
+                response = landing.fetch_and_land(
+                    partial(api.coins_markets, currency, per_page, page),
+                    f"vs_currency={currency} per_page={per_page} page={page}",
+                )
+                # The list ended before the planned pages did: later pages would be empty.
+                markets_done = response is not None and _shorter_than(response, per_page)
+            case MarketChartRange(coin, currency, start, end):
+                landing.fetch_and_land(
+                    partial(api.market_chart_range, coin, currency, start, end),
+                    f"id={coin} vs_currency={currency}",
+                )
+    return landing.finish()
+
+
+def collect_coingecko_prices(
+    api: CoinGeckoApi,
+    writer: RawZoneWriter,
+    *,
+    coins: Sequence[str],
+    currencies: Sequence[str],
+    interval: DataInterval,
+    run_id: str,
+    mode: Mode = "live",
+) -> list[PutResult]:
+    """Land one `/simple/price` for the coins and currencies, labelled `mode` by the caller.
+
+    For callers that choose the label themselves (tests, tools); a run uses `collect_coingecko`,
+    which picks the endpoints by mode.
+    """
+    landing = Landing(writer, interval, mode, run_id)
+    landing.fetch_and_land(
+        partial(api.simple_price, coins, currencies),
+        f"ids={','.join(coins)} vs_currencies={','.join(currencies)}",
+    )
+    return landing.finish().results
+
+
+def _shorter_than(response: ApiResponse, per_page: int) -> bool:
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, list) and len(body) < per_page

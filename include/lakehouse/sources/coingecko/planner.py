@@ -1,0 +1,100 @@
+"""What one CoinGecko run fetches: the selection a run is asked for, and its requests."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from lakehouse.raw_zone import DataInterval, Mode
+from lakehouse.sources.coingecko.client import market_pages, validate_ids, validate_top_n
+from lakehouse.sources.coingecko.settings import CoinGeckoSettings
+from lakehouse.sources.planning import Plan, check_parts
+
+PARTS = ("prices", "markets")
+
+
+@dataclass(frozen=True)
+class CoinGeckoSelection:
+    """Coins, currencies and how many top coins by market cap `/coins/markets` lands."""
+
+    coins: tuple[str, ...]
+    currencies: tuple[str, ...]
+    top_n: int
+
+    @property
+    def markets_currency(self) -> str:
+        """`/coins/markets` takes one currency: the first of the list."""
+        return self.currencies[0]
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> CoinGeckoSelection:
+        """Validates a run's Params (the trigger form validates too; the CLI has no form)."""
+        missing = [name for name in ("coins", "currencies", "top_n") if name not in params]
+        if missing:
+            raise ValueError(f"missing params: {', '.join(missing)}")
+        return cls(
+            coins=validate_ids("coins", params["coins"]),
+            currencies=validate_ids("currencies", params["currencies"]),
+            top_n=validate_top_n(params["top_n"]),
+        )
+
+    @classmethod
+    def from_settings(cls, settings: CoinGeckoSettings) -> CoinGeckoSelection:
+        return cls.from_params(settings.default_params())
+
+
+@dataclass(frozen=True)
+class SimplePrice:
+    ids: tuple[str, ...]
+    vs_currencies: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CoinsMarkets:
+    vs_currency: str
+    per_page: int
+    page: int
+
+
+@dataclass(frozen=True)
+class MarketChartRange:
+    coin_id: str
+    vs_currency: str
+    start: datetime
+    end: datetime
+
+
+CoinGeckoCall = SimplePrice | CoinsMarkets | MarketChartRange
+
+
+def plan_coingecko(
+    selection: CoinGeckoSelection,
+    mode: Mode,
+    interval: DataInterval,
+    parts: Sequence[str] = PARTS,
+) -> Plan[CoinGeckoCall]:
+    """Live: one `/simple/price` for all pairs, `/coins/markets` by pages. History: one
+    `/market_chart/range` per coin and currency (the endpoint takes one of each)."""
+    check_parts(parts, PARTS)
+    calls: list[CoinGeckoCall] = []
+    skipped: list[str] = []
+    if "prices" in parts:
+        if mode == "live":
+            calls.append(SimplePrice(selection.coins, selection.currencies))
+        else:
+            calls.extend(
+                MarketChartRange(coin, currency, interval.start, interval.end)
+                for coin in selection.coins
+                for currency in selection.currencies
+            )
+    if "markets" in parts:
+        if mode == "live":
+            calls.extend(
+                CoinsMarkets(selection.markets_currency, per_page, page)
+                for per_page, page in market_pages(selection.top_n)
+            )
+        else:
+            skipped.append("coingecko /coins/markets has no history: a backfill lands prices only")
+    return Plan(mode, tuple(calls), tuple(skipped))

@@ -1,0 +1,67 @@
+"""A Smart Citizen run: its planned requests, fetched in order and landed one by one."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from functools import partial
+
+from lakehouse.collect import Landing
+from lakehouse.raw_zone import DataInterval, Mode, RawZoneWriter
+from lakehouse.sources.base import Collection
+from lakehouse.sources.http import ApiError
+from lakehouse.sources.smartcitizen.client import SmartCitizenApi, device_sensors
+from lakehouse.sources.smartcitizen.planner import (
+    PARTS,
+    Device,
+    DeviceReadings,
+    SmartCitizenSelection,
+    WorldMap,
+    plan_smartcitizen,
+)
+
+log = logging.getLogger(__name__)
+
+
+def collect_smartcitizen(
+    api: SmartCitizenApi,
+    writer: RawZoneWriter,
+    selection: SmartCitizenSelection,
+    *,
+    interval: DataInterval,
+    run_id: str,
+    mode: Mode,
+    parts: Sequence[str] = PARTS,
+) -> Collection:
+    """Live: each device object and the world map (if enabled). History: per device, the readings
+    of each of its sensors (the sensors read from the device object, which is not landed)."""
+    plan = plan_smartcitizen(selection, mode, interval, parts)
+    landing = Landing(writer, interval, mode, run_id, plan.skipped)
+    for call in plan.calls:
+        match call:
+            case Device(device_id):
+                landing.fetch_and_land(partial(api.device, device_id), f"id={device_id}")
+            case WorldMap():
+                landing.fetch_and_land(api.world_map, "world map")
+            case DeviceReadings():
+                _land_device_readings(api, landing, call)
+    return landing.finish()
+
+
+def _land_device_readings(api: SmartCitizenApi, landing: Landing, call: DeviceReadings) -> None:
+    device = landing.fetch(partial(api.device, call.device_id), f"id={call.device_id} (sensors)")
+    if device is None:
+        return
+    try:
+        sensors = device_sensors(device.json())
+    except ValueError as exc:
+        error = ApiError(device.source, device.endpoint, device.status, f"not a device: {exc}")
+        landing.fail(error, f"id={call.device_id}")
+        return
+    if not sensors:
+        log.info("smartcitizen device %s lists no sensors (never published?)", call.device_id)
+    for sensor in sensors:
+        landing.fetch_and_land(
+            partial(api.readings, call.device_id, sensor.id, call.rollup, call.start, call.end),
+            f"device_id={call.device_id} sensor_id={sensor.id}",
+        )

@@ -1,0 +1,87 @@
+"""Probe: the collect DAGs as Airflow parses them, their trigger-form Params, and the hooks.
+
+Run by tests/unit/test_collect_dags.py as `python collect_dags.py REPO_ROOT` in a fresh
+interpreter with its own AIRFLOW_HOME (Airflow reads its configuration once per process); prints
+one line `PROBE<json>`. Not a test module: nothing happens on import.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+# Values the trigger form must refuse, and values it must accept, per DAG.
+BAD: dict[str, list[tuple[str, Any]]] = {
+    "collect_coingecko": [
+        ("coins", ["Bitcoin"]), ("coins", ["bitcoin", " ethereum"]), ("coins", []),
+        ("coins", "bitcoin,ethereum"), ("currencies", ["usd", "EUR"]), ("top_n", 0),
+        ("top_n", 5000), ("top_n", "ten"), ("history", "yes"),
+    ],
+    "collect_smartcitizen": [
+        ("devices", ["abc"]), ("devices", [0]), ("devices", []), ("world_map", "yes"),
+    ],
+}  # fmt: skip
+GOOD: dict[str, list[tuple[str, Any]]] = {
+    "collect_coingecko": [("coins", ["cardano", "usd-coin"]), ("top_n", 1000)],
+    "collect_smartcitizen": [("devices", [1, 99999]), ("world_map", True)],
+}
+
+
+def probe(repo_root: Path) -> dict[str, Any]:
+    sys.path.insert(0, str(repo_root / "plugins"))
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(repo_root / "dags"))
+    dags: dict[str, Any] = {}
+    out: dict[str, Any] = {
+        "import_errors": {k: str(v) for k, v in bag.import_errors.items()},
+        "dags": dags,
+    }
+    for dag_id in ("collect_coingecko", "collect_smartcitizen"):
+        dag = bag.dags[dag_id]
+        refused: dict[str, str] = {}
+        accepted: list[str] = []
+        for name, value in BAD[dag_id]:
+            params = copy.deepcopy(dag.params)
+            try:
+                params[name] = value
+            except Exception as exc:
+                refused[f"{name}={value!r}"] = f"{type(exc).__name__}: {exc}"
+        for name, value in GOOD[dag_id]:
+            params = copy.deepcopy(dag.params)
+            params[name] = value
+            accepted.append(name)
+        dags[dag_id] = {
+            "tasks": {t.task_id: t.pool for t in dag.tasks},
+            "params": dag.params.dump(),
+            "timetable": type(dag.timetable).__name__,
+            "max_active_runs": dag.max_active_runs,
+            "refused": refused,
+            "accepted": accepted,
+            "doc": bool(dag.doc_md),
+        }
+
+    from lakehouse.sources.registry import get_source
+    from lakehouse_airflow.hooks import SourceHook
+
+    cg = SourceHook(get_source("coingecko"))
+    client = cg.get_conn(min_interval=4.0)
+    sc = SourceHook(get_source("smartcitizen"))
+    out["hooks"] = {
+        "coingecko": [cg.connection().extra["plan"], cg.rate_limit_per_minute,
+                      client._http.base_url, sorted(client._http._headers),
+                      client._http._pacer.min_interval],
+        "smartcitizen": [sc.rate_limit_per_minute, sc.get_conn()._http.base_url],
+    }  # fmt: skip
+    return out
+
+
+def main() -> None:
+    print("PROBE" + json.dumps(probe(Path(sys.argv[1]))))
+
+
+if __name__ == "__main__":
+    main()
