@@ -2,11 +2,10 @@
 ### lakehouse_stream
 
 Keeps the one streaming driver of the lake alive. `run_stream_job` (SparkSubmitOperator, client
-mode) runs `jobs/lakehouse_stream.py`, which streams the raw zone into `bronze.raw_events`, the
-silver tables (`coin_prices`, `coin_markets`, `sensor_readings`, `devices`, `quarantine`) and gold
-(`coin_ohlc`, `sensor_hourly`, `price_anomalies`, `sensor_anomalies`), exactly once, from its
-checkpoints. The Spark UI shows the queries `raw_to_bronze` and `bronze_to_silver`; each
-micro-batch is recorded in `ops.stream_progress`.
+mode) runs `jobs/lakehouse_stream.py`, which streams the raw zone into bronze, silver and gold (the
+tables of `lakehouse.tables`, listed in the README), exactly once, from its checkpoints. The Spark
+UI shows the queries `raw_to_bronze` and `bronze_to_silver`; each micro-batch is recorded in
+`ops.stream_progress`.
 
 The DAG is `@continuous` with one active run: a driver that dies fails the task, which is retried,
 and every finished run is followed by a new one, so a driver is always running.
@@ -20,10 +19,9 @@ waits up to `--lease-wait-seconds` for the dead driver's lease to expire.
 
 Connections: `spark_default` (master: local[2] or spark://host:7077), `lake_s3` (its credentials
 reach the driver as environment variables, never on the command line). Variables:
-`lakehouse_bucket`, `lakehouse_spark_ivy_dir`, `lakehouse_spark_ui_port`, and optionally
-`lakehouse_stream_trigger_seconds`, `lakehouse_stream_max_files_per_trigger`,
-`lakehouse_stream_optimize_minutes`, `lakehouse_stream_vacuum_minutes`,
-`lakehouse_stream_vacuum_retain_hours`.
+`lakehouse_bucket`, `lakehouse_spark_ivy_dir`, `lakehouse_spark_ui_port`, and optionally one
+`lakehouse_stream_<option>` per tunable option of the job (`lakehouse.spark.options`; the README's
+"The stream job" lists them).
 """
 
 from __future__ import annotations
@@ -35,29 +33,19 @@ import pendulum
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk import dag, task
 
+from lakehouse.spark.options import StreamOptions, dag_arguments
 from lakehouse.spark.packages import SPARK_EXCLUDED_PACKAGES, SPARK_PACKAGES
 
 STREAM_JOB = Path(__file__).resolve().parents[1] / "jobs" / "lakehouse_stream.py"
-LEASE_TTL_SECONDS = 60
 BUCKET = "{{ var.value.get('lakehouse_bucket', 'lake') }}"
-
-
-def _var(name: str, default: str) -> str:
-    return f"{{{{ var.value.get('lakehouse_stream_{name}', '{default}') }}}}"
-
-
-JOB_OPTIONS = {
-    "--lake-uri": f"s3a://{BUCKET}",
-    "--s3-endpoint": "{{ conn.lake_s3.extra_dejson.endpoint_url }}",
-    "--trigger-seconds": _var("trigger_seconds", "5"),
-    "--max-files-per-trigger": _var("max_files_per_trigger", "1000"),
-    "--optimize-minutes": _var("optimize_minutes", "60"),
-    "--vacuum-minutes": _var("vacuum_minutes", "360"),
-    "--vacuum-retain-hours": _var("vacuum_retain_hours", "48"),
-    "--lease-ttl-seconds": str(LEASE_TTL_SECONDS),
+LEASE_TTL_SECONDS = StreamOptions.lease_ttl_seconds
+JOB_ARGUMENTS = dag_arguments(
+    lake_uri=f"s3a://{BUCKET}",
+    s3_endpoint="{{ conn.lake_s3.extra_dejson.endpoint_url }}",
+    lease_ttl_seconds=str(LEASE_TTL_SECONDS),
     # After a crash the new driver waits for the dead driver's lease to expire.
-    "--lease-wait-seconds": str(LEASE_TTL_SECONDS * 2),
-}
+    lease_wait_seconds=str(LEASE_TTL_SECONDS * 2),
+)
 
 
 @dag(
@@ -90,7 +78,7 @@ def lakehouse_stream() -> None:
             "spark.ui.port": "{{ var.value.get('lakehouse_spark_ui_port', '4040') }}",
             "spark.sql.shuffle.partitions": "4",
         },
-        application_args=[item for option in JOB_OPTIONS.items() for item in option],
+        application_args=JOB_ARGUMENTS,
         env_vars={
             "AWS_ACCESS_KEY_ID": "{{ conn.lake_s3.login }}",
             "AWS_SECRET_ACCESS_KEY": "{{ conn.lake_s3.password }}",

@@ -3,7 +3,7 @@
     spark-submit --packages ... bench/apps/batch_silver.py --lake-uri /tmp/lake
 
 The same explicit envelope schema and the same pure transforms as the stream job
-(`lakehouse.spark.pipeline`, `lakehouse.spark.silver`), without a stream: every raw object is
+(`lakehouse.spark.queries`, `lakehouse.spark.silver`), without a stream: every raw object is
 read once, and bronze, each silver table and the quarantine are written once into empty tables.
 No gold, no progress table, no lease: the least work that turns the backlog into silver.
 """
@@ -17,9 +17,10 @@ from collections.abc import Sequence
 from pyspark.sql import functions as F
 
 from lakehouse import tables
-from lakehouse.spark import schemas, silver, transforms
-from lakehouse.spark.pipeline import SILVER_TARGETS, StreamOptions, configure_session, read_raw
-from lakehouse.spark.session import build_spark_session
+from lakehouse.spark import silver, transforms
+from lakehouse.spark.options import StreamOptions
+from lakehouse.spark.queries import read_raw
+from lakehouse.spark.session import build_spark_session, configure_session
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -41,13 +42,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         ).persist()
         (
             bronze.write.format("delta")
-            .partitionBy(*schemas.BRONZE_PARTITIONS)
+            .partitionBy(*tables.BRONZE_RAW_EVENTS.partitions)
             .save(options.table(tables.BRONZE_RAW_EVENTS))
         )
         parsed = silver.parse_bronze(bronze)
-        for attribute, target in SILVER_TARGETS.items():
-            getattr(parsed, attribute).write.format("delta").save(options.table(target.ref))
-        parsed.quarantine.write.format("delta").save(options.table(tables.SILVER_QUARANTINE))
+        for spec, rows in parsed.rows.items():
+            rows.write.format("delta").save(options.table(spec))
     finally:
         spark.stop()
     return 0

@@ -216,8 +216,6 @@ def _stream(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from lakehouse.sources.registry import sources
-
     parser = argparse.ArgumentParser(prog="lakehouse", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -258,6 +256,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     stream.set_defaults(run=_stream)
 
+    _add_simulate(commands)
+    _add_collect(commands)
+    return parser
+
+
+def _add_simulate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     simulate = commands.add_parser("simulate", help="serve the offline API simulator")
     simulate.add_argument("--host", default="127.0.0.1")
     simulate.add_argument("--port", type=int, help="default: LAKEHOUSE_SIMULATOR_PORT or 8090")
@@ -273,6 +277,10 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--slow-seconds", type=float, help="how late a slow answer comes")
     simulate.set_defaults(run=_simulate)
 
+
+def _add_collect(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from lakehouse.sources.registry import sources
+
     collect = commands.add_parser(
         "collect", help="run one collection into the raw zone, as the Airflow task does"
     )
@@ -286,7 +294,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--history", action="store_true", help="use the history endpoints even for a recent one"
     )
     collect.set_defaults(run=_collect)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

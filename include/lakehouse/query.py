@@ -21,7 +21,7 @@ import duckdb
 from deltalake import DeltaTable
 
 from lakehouse.config import LakeSettings
-from lakehouse.tables import ALL_TABLES, TableRef
+from lakehouse.tables import ALL_TABLES, TableSpec
 
 OutputFormat = Literal["table", "csv", "json"]
 OUTPUT_FORMATS: tuple[OutputFormat, ...] = ("table", "csv", "json")
@@ -54,7 +54,7 @@ def delta_storage_options(lake: LakeSettings) -> dict[str, str]:
     return options
 
 
-def table_uri(lake_root: str, ref: TableRef) -> str:
+def table_uri(lake_root: str, ref: TableSpec) -> str:
     """Where a table lives under the lake root, an `s3://bucket` URI or a local folder alike."""
     return f"{lake_root.rstrip('/')}/{ref.path}"
 
@@ -62,7 +62,7 @@ def table_uri(lake_root: str, ref: TableRef) -> str:
 def open_lake(
     lake_root: str,
     storage_options: Mapping[str, str] | None = None,
-    tables: Iterable[TableRef] = ALL_TABLES,
+    tables: Iterable[TableSpec] = ALL_TABLES,
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection on which each existing table answers to its `layer.name`.
 

@@ -18,11 +18,10 @@ from fastapi.testclient import TestClient
 
 from lakehouse.config import REPO_ROOT, Settings
 from lakehouse.query import open_lake, run_query
-from lakehouse.raw_zone import DataInterval, Envelope, object_key
+from lakehouse.raw_zone import ApiResponse, DataInterval, Envelope, object_key
 from lakehouse.runtime import install
 from lakehouse.simulator import market
 from lakehouse.simulator.app import create_app
-from lakehouse.sources.http import ApiResponse
 from lakehouse.spark.packages import SPARK_EXCLUDED_PACKAGES, SPARK_PACKAGES
 
 pytestmark = pytest.mark.integration

@@ -8,6 +8,7 @@ from typing import Any
 
 from pyspark.sql import DataFrame, Row, SparkSession
 
+from lakehouse import tables
 from lakehouse.spark import schemas
 
 INGESTED_AT = datetime(2024, 4, 8, 9, 0, tzinfo=UTC)
@@ -47,7 +48,7 @@ def envelope(
 
 
 def corrupt_line(text: str, file: str) -> dict[str, Any]:
-    row: dict[str, Any] = {name: None for name in schemas.BRONZE_RAW_EVENTS.names}
+    row: dict[str, Any] = {name: None for name in tables.BRONZE_RAW_EVENTS.schema.names}
     return row | {
         schemas.CORRUPT_RECORD: text,
         "source_file": file,
@@ -57,9 +58,9 @@ def corrupt_line(text: str, file: str) -> dict[str, Any]:
 
 
 def bronze(spark: SparkSession, rows: list[dict[str, Any]]) -> DataFrame:
-    names = schemas.BRONZE_RAW_EVENTS.names
+    names = tables.BRONZE_RAW_EVENTS.schema.names
     return spark.createDataFrame(
-        [tuple(r[n] for n in names) for r in rows], schemas.BRONZE_RAW_EVENTS
+        [tuple(r[n] for n in names) for r in rows], tables.BRONZE_RAW_EVENTS.schema
     )
 
 

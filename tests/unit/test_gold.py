@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from lakehouse.spark import gold, schemas
+from lakehouse import tables
+from lakehouse.spark import gold
 
 T0 = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
 NOW = datetime(2026, 1, 1, 13, 0, tzinfo=UTC)
@@ -20,7 +21,7 @@ def prices(spark: SparkSession, points: list[tuple[str, int, float]]) -> DataFra
          T0 + timedelta(minutes=m, seconds=5), "live", NOW, f"f{m}")
         for coin, m, p in points
     ]  # fmt: skip
-    return spark.createDataFrame(rows, schemas.SILVER_COIN_PRICES)
+    return spark.createDataFrame(rows, tables.SILVER_COIN_PRICES.schema)
 
 
 def readings(spark: SparkSession, points: list[tuple[int, int, float]]) -> DataFrame:
@@ -29,7 +30,7 @@ def readings(spark: SparkSession, points: list[tuple[int, int, float]]) -> DataF
         (1, sensor, T0 + timedelta(minutes=m), v, "°C", None, "t", None, None, "live", NOW, "f")
         for sensor, m, v in points
     ]
-    return spark.createDataFrame(rows, schemas.SILVER_SENSOR_READINGS)
+    return spark.createDataFrame(rows, tables.SILVER_SENSOR_READINGS.schema)
 
 
 def test_ohlc_recomputes_whole_hours_that_hold_a_change(spark: SparkSession) -> None:
@@ -54,7 +55,7 @@ def test_ohlc_recomputes_whole_hours_that_hold_a_change(spark: SparkSession) -> 
         ("btc", "1m", h10 + timedelta(minutes=2), 9.0, 9.0, 9.0, 9.0, 1),
         ("btc", "1m", h10 + timedelta(minutes=59), 11.0, 11.0, 11.0, 11.0, 1),
     ]
-    assert bars.columns == schemas.GOLD_COIN_OHLC.names
+    assert bars.columns == tables.GOLD_COIN_OHLC.schema.names
 
 
 def test_sensor_hourly_statistics(spark: SparkSession) -> None:

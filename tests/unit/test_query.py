@@ -21,7 +21,7 @@ from lakehouse.query import (
     open_lake,
     run_query,
 )
-from lakehouse.tables import BRONZE_RAW_EVENTS, SILVER_COIN_PRICES, TableRef
+from lakehouse.tables import BRONZE_RAW_EVENTS, SILVER_COIN_PRICES, TableSpec
 
 
 def ts(hour: int, minute: int = 0) -> datetime:
@@ -50,7 +50,7 @@ EVENTS = pa.table(
 )
 
 
-def write(lake_root: Path, ref: TableRef, data: pa.Table) -> None:
+def write(lake_root: Path, ref: TableSpec, data: pa.Table) -> None:
     write_deltalake(str(lake_root / ref.path), data)
 
 

@@ -11,7 +11,9 @@ from bronze_rows import FETCHED_AT, bronze, corrupt_line, device_2023_sample, en
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from lakehouse.spark import schemas, silver
+from lakehouse import tables
+from lakehouse.spark import silver
+from lakehouse.spark.parsers.smartcitizen import normalize_unit
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas", FutureWarning)
@@ -95,7 +97,7 @@ def test_coins_markets(spark: SparkSession) -> None:
                 FETCHED_AT, "m",
             )
         ],
-        schemas.SILVER_COIN_MARKETS,
+        tables.SILVER_COIN_MARKETS.schema,
     )  # fmt: skip
     assertDataFrameEqual(batch.coin_markets, expected, rtol=0.0, atol=0.0)
 
@@ -269,7 +271,7 @@ def test_what_fails_lands_in_quarantine_with_its_reason(spark: SparkSession) -> 
     assert quarantined["out_of_range"].record is not None
     assert quarantined["not_json"].record == "<html>rate limited</html>"
     names_and_types = [(f.name, f.dataType) for f in batch.quarantine.schema.fields]
-    assert names_and_types == [(f.name, f.dataType) for f in schemas.QUARANTINE.fields]
+    assert names_and_types == [(f.name, f.dataType) for f in tables.SILVER_QUARANTINE.schema.fields]
 
 
 @pytest.mark.parametrize(
@@ -279,4 +281,4 @@ def test_what_fails_lands_in_quarantine_with_its_reason(spark: SparkSession) -> 
 )  # fmt: skip
 def test_units_are_normalized(spark: SparkSession, raw: str | None, unit: str | None) -> None:
     df = spark.createDataFrame([(raw,)], "u string")
-    assert df.select(silver.normalize_unit(F.col("u"))).first()[0] == unit  # type: ignore[index]
+    assert df.select(normalize_unit(F.col("u"))).first()[0] == unit  # type: ignore[index]

@@ -21,7 +21,8 @@ from lakehouse.spark.control import (
     stop_requested,
     wait_for_release,
 )
-from lakehouse.spark.pipeline import BatchGate, BatchStats, ProgressRecorder, StopRequested
+from lakehouse.spark.gate import BatchGate, StopRequested
+from lakehouse.spark.progress import BatchStats, ProgressRecorder
 from lakehouse.spark.transforms import newer_than
 
 
@@ -137,7 +138,8 @@ def test_newer_than_orders_lexicographically_and_nulls_first() -> None:
 
 
 def test_table_properties_keep_the_log_at_least_as_long_as_removed_files() -> None:
-    from lakehouse.spark.pipeline import StreamOptions, table_properties
+    from lakehouse.spark.options import StreamOptions
+    from lakehouse.spark.table_setup import table_properties
 
     props = table_properties(
         StreamOptions("lake", "cp", vacuum_retain_hours=72, log_retention_hours=24)

@@ -12,9 +12,10 @@ from bronze_rows import bronze
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
-from lakehouse.raw_zone import DataInterval, Envelope
-from lakehouse.sources.http import ApiResponse
+from lakehouse import tables
+from lakehouse.raw_zone import ApiResponse, DataInterval, Envelope
 from lakehouse.spark import schemas, transforms
+from lakehouse.spark.silver import parse_bronze
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas", FutureWarning)
@@ -63,13 +64,18 @@ def silver(spark: SparkSession, rows: list[tuple[Any, ...]]) -> DataFrame:
     """Rows as (coin, currency, price_ts, price, cap, volume, change, observed_at, mode, fetched,
     file); a 10-tuple without observed_at gets None there."""
     full = [row if len(row) == 11 else (*row[:7], None, *row[7:]) for row in rows]
-    return spark.createDataFrame(full, schemas.SILVER_COIN_PRICES)
+    return spark.createDataFrame(full, tables.SILVER_COIN_PRICES.schema)
 
 
-# --- coin_prices_from_bronze -------------------------------------------------------------------
+def coin_prices(bronze_df: DataFrame) -> DataFrame:
+    """The silver.coin_prices rows that `silver.parse_bronze` makes of a bronze batch."""
+    return parse_bronze(bronze_df).coin_prices
 
 
-def test_coin_prices_from_bronze(spark: SparkSession, samples_dir: Path) -> None:
+# --- coin prices of a bronze batch -------------------------------------------------------------
+
+
+def test_coin_prices_of_a_bronze_batch(spark: SparkSession, samples_dir: Path) -> None:
     docs_payload = (samples_dir / "coingecko" / DOCS_SAMPLE).read_text()
     plain_payload = (samples_dir / "coingecko" / PLAIN_SAMPLE).read_text()
     drifted_payload = json.dumps(
@@ -111,7 +117,7 @@ def test_coin_prices_from_bronze(spark: SparkSession, samples_dir: Path) -> None
         envelope_row(payload=None, fetched_at=fetched_a, source_file="e.json"),
     ]
 
-    actual = transforms.coin_prices_from_bronze(bronze(spark, rows))
+    actual = coin_prices(bronze(spark, rows))
 
     at_0845 = datetime(2024, 3, 25, 8, 45, tzinfo=UTC)  # last_updated_at 1711356300
     at_0846 = datetime(2024, 3, 25, 8, 46, tzinfo=UTC)  # "1711356360"
@@ -145,7 +151,7 @@ def test_coin_prices_from_bronze(spark: SparkSession, samples_dir: Path) -> None
     exactly_equal(actual, expected)
 
 
-def test_coin_prices_from_bronze_of_no_price_rows_is_empty(spark: SparkSession) -> None:
+def test_coin_prices_of_no_price_rows_are_empty(spark: SparkSession) -> None:
     fetched = datetime(2024, 3, 25, 8, 45, 30, tzinfo=UTC)
     rows = [
         envelope_row(payload=None, fetched_at=fetched, source_file="e.json"),
@@ -153,12 +159,12 @@ def test_coin_prices_from_bronze_of_no_price_rows_is_empty(spark: SparkSession) 
         envelope_row(payload='{"bitcoin":{}}', fetched_at=fetched, source_file="g.json"),
     ]
 
-    actual = transforms.coin_prices_from_bronze(bronze(spark, rows))
+    actual = coin_prices(bronze(spark, rows))
 
     exactly_equal(actual, silver(spark, []))
 
 
-def test_coin_prices_from_bronze_of_a_real_envelope_line(
+def test_coin_prices_of_a_real_envelope_line(
     spark: SparkSession, tmp_path: Path, samples_dir: Path
 ) -> None:
     """The raw-zone writer's line, read by Spark's JSON reader like the stream does."""
@@ -199,7 +205,7 @@ def test_coin_prices_from_bronze_of_a_real_envelope_line(
             )
         ],
     )  # fmt: skip
-    exactly_equal(transforms.coin_prices_from_bronze(bronze_df), expected)
+    exactly_equal(coin_prices(bronze_df), expected)
 
 
 def as_collected(moment: datetime) -> datetime:
@@ -228,11 +234,11 @@ def test_latest_per_key_keeps_the_newest_fetch_per_key(spark: SparkSession) -> N
     later_ts = ("bitcoin", "usd", ts + timedelta(minutes=1), 7.0, None, None, None, "live", t0, "7")
     df = silver(spark, [*rows, later_ts])
 
-    actual = transforms.latest_per_key(df, schemas.SILVER_COIN_PRICES_KEYS, order_by="fetched_at")
+    actual = transforms.latest_per_key(df, tables.SILVER_COIN_PRICES.keys, order_by="fetched_at")
 
     expected = silver(spark, [rows[1], rows[3], rows[5], later_ts])
     exactly_equal(actual, expected)
-    assert actual.columns == schemas.SILVER_COIN_PRICES.names
+    assert actual.columns == tables.SILVER_COIN_PRICES.schema.names
 
 
 def test_latest_per_key_with_one_key_column(spark: SparkSession) -> None:
@@ -275,15 +281,15 @@ def test_to_bronze_adds_source_file_ingested_at_and_date(spark: SparkSession) ->
         # ... or, without one, from ingested_at.
         (*(corrupt[n] for n in names), "s3a://lake/raw/bad", ingested, date(2024, 3, 26)),
     ]
-    expected = spark.createDataFrame(expected_rows, schemas.BRONZE_RAW_EVENTS)
+    expected = spark.createDataFrame(expected_rows, tables.BRONZE_RAW_EVENTS.schema)
     exactly_equal(actual, expected)
-    assert actual.columns == schemas.BRONZE_RAW_EVENTS.names
+    assert actual.columns == tables.BRONZE_RAW_EVENTS.schema.names
     assert "file" not in actual.columns
 
 
 def test_bronze_partitions_are_columns_of_the_bronze_schema() -> None:
-    assert set(schemas.BRONZE_PARTITIONS) <= set(schemas.BRONZE_RAW_EVENTS.names)
-    assert schemas.BRONZE_PARTITIONS == ("source", "date")
+    assert set(tables.BRONZE_RAW_EVENTS.partitions) <= set(tables.BRONZE_RAW_EVENTS.schema.names)
+    assert tables.BRONZE_RAW_EVENTS.partitions == ("source", "date")
 
 
 def test_to_bronze_uses_the_utc_day(spark: SparkSession) -> None:

@@ -6,26 +6,30 @@ new gold rows for every gold key the change can affect. MERGEing them is idempot
 a function of silver's state, so a replayed batch writes the same rows.
 
 - `coin_ohlc`: bars of 1 minute and 1 hour per coin and currency. Silver prices are one row per
-  minute (see `schemas`), so a 1m bar usually holds one point; the 1h bar is the useful candle.
-  Every hour touched by a change is recomputed whole, its minute bars included.
+  minute (see `lakehouse.tables`), so a 1m bar usually holds one point; the 1h bar is the useful
+  candle. Every hour touched by a change is recomputed whole, its minute bars included.
 - `sensor_hourly`: count, min, max, mean, sample standard deviation per device, sensor and hour.
 - `price_anomalies` / `sensor_anomalies`: a robust z-score of each point against the points of the
   same series in the trailing window before it (median and MAD, Iglewicz and Hoaglin):
   z = 0.6745 (x - median) / MAD, flagged when |z| > `Z_THRESHOLD`, with at least
   `MIN_WINDOW_POINTS` points in the window and MAD > 0 (else z is null and the flag false).
   A change at t affects the scores of points in [t, t + window]; those are recomputed.
+
+`GOLD_FEEDS` says which gold tables each silver table's changes recompute.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
-from lakehouse.spark import schemas
+from lakehouse import tables
+from lakehouse.tables import TableSpec
 
 PRICE_WINDOW = timedelta(minutes=60)
 SENSOR_WINDOW = timedelta(hours=3)
@@ -68,7 +72,7 @@ def coin_ohlc(silver_prices: DataFrame, changed: DataFrame, updated_at: Column) 
                 F.max("price_ts").alias("last_ts"),
             )
         )
-    return _with_updated_at(bars[0].unionByName(bars[1]), schemas.GOLD_COIN_OHLC, updated_at)
+    return _with_updated_at(bars[0].unionByName(bars[1]), tables.GOLD_COIN_OHLC.schema, updated_at)
 
 
 def sensor_hourly(silver_readings: DataFrame, changed: DataFrame, updated_at: Column) -> DataFrame:
@@ -103,7 +107,7 @@ def price_anomalies(
     window: timedelta = PRICE_WINDOW,
 ) -> DataFrame:
     scored = _anomalies(silver_prices, changed, PRICE_SERIES, "price_ts", "price", window)
-    return _with_updated_at(scored, schemas.GOLD_PRICE_ANOMALIES, updated_at)
+    return _with_updated_at(scored, tables.GOLD_PRICE_ANOMALIES.schema, updated_at)
 
 
 def sensor_anomalies(
@@ -113,7 +117,7 @@ def sensor_anomalies(
     window: timedelta = SENSOR_WINDOW,
 ) -> DataFrame:
     scored = _anomalies(silver_readings, changed, SENSOR_SERIES, "reading_ts", "value", window)
-    return _with_updated_at(scored, schemas.GOLD_SENSOR_ANOMALIES, updated_at)
+    return _with_updated_at(scored, tables.GOLD_SENSOR_ANOMALIES.schema, updated_at)
 
 
 def _with_updated_at(rows: DataFrame, schema: StructType, updated_at: Column) -> DataFrame:
@@ -181,3 +185,34 @@ def _array_median(sorted_values: Column) -> Column:
     low = F.try_element_at(sorted_values, F.floor((n + 1) / 2).cast("int"))
     high = F.try_element_at(sorted_values, F.floor(n / 2).cast("int") + 1)
     return F.when(n > 0, (low + high) / 2)
+
+
+@dataclass(frozen=True)
+class GoldFeed:
+    """The gold tables recomputed from one silver table's changed rows."""
+
+    silver: TableSpec
+    ts: str
+    """The silver table's time key."""
+    window: timedelta
+    """How far before a changed point the gold functions look (their trailing window)."""
+    outputs: tuple[tuple[TableSpec, GoldFunction], ...]
+
+
+GOLD_FEEDS = (
+    GoldFeed(
+        tables.SILVER_COIN_PRICES,
+        "price_ts",
+        PRICE_WINDOW,
+        ((tables.GOLD_COIN_OHLC, coin_ohlc), (tables.GOLD_PRICE_ANOMALIES, price_anomalies)),
+    ),
+    GoldFeed(
+        tables.SILVER_SENSOR_READINGS,
+        "reading_ts",
+        SENSOR_WINDOW,
+        (
+            (tables.GOLD_SENSOR_HOURLY, sensor_hourly),
+            (tables.GOLD_SENSOR_ANOMALIES, sensor_anomalies),
+        ),
+    ),
+)

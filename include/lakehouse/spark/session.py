@@ -1,4 +1,5 @@
-"""The one Spark session builder: Delta's SQL extensions and s3a pointed at the lake.
+"""The one Spark session builder (Delta's SQL extensions, s3a pointed at the lake) and the
+stream job's per-session settings.
 
 Credentials are not set here: s3a's default provider chain reads AWS_ACCESS_KEY_ID and
 AWS_SECRET_ACCESS_KEY from the driver's environment, so no secret sits in a conf or a command line.
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
+from lakehouse.spark.options import StreamOptions
 from lakehouse.spark.packages import SPARK_EXCLUDED_PACKAGES, SPARK_PACKAGES
 
 
@@ -59,3 +61,24 @@ def build_spark_session(
     for key, value in {**lake_conf(s3_endpoint, s3_region), **(extra_conf or {})}.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
+
+
+def configure_session(spark: SparkSession, options: StreamOptions) -> None:
+    # Delta rebuilds a table's state with this many shuffle partitions (default 50): the lake's
+    # tables are small and compacted, so the cluster's parallelism is plenty and far faster.
+    spark.conf.set(
+        "spark.databricks.delta.snapshotPartitions",
+        str(max(1, spark.sparkContext.defaultParallelism)),
+    )
+    spark.conf.set("spark.databricks.delta.autoCompact.minNumFiles", str(options.compact_min_files))
+    if options.vacuum_retain_hours < 168:
+        # Delta refuses a retention below its default (7 days) unless told this is deliberate.
+        spark.conf.set("spark.databricks.delta.retentionDurationCheck.enabled", "false")
+
+
+def writer_sessions(spark: SparkSession, options: StreamOptions, count: int) -> list[SparkSession]:
+    """Sessions for `count` writes running at once: one context, each its own SQL conf."""
+    sessions = [spark.newSession() for _ in range(count)]
+    for session in sessions:
+        configure_session(session, options)
+    return sessions

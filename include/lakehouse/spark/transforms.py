@@ -1,7 +1,7 @@
 """Pure DataFrame -> DataFrame transforms shared by the layers; no I/O, no session state.
 
-Bronze lives here; the silver parsers are in `lakehouse.spark.silver`, gold in
-`lakehouse.spark.gold`.
+Bronze lives here; the silver parsers are in `lakehouse.spark.silver` and
+`lakehouse.spark.parsers`, gold in `lakehouse.spark.gold`.
 """
 
 from __future__ import annotations
@@ -22,17 +22,6 @@ def to_bronze(raw: DataFrame, source_file: Column, ingested_at: Column) -> DataF
         ingested_at.alias("ingested_at"),
         F.to_date(F.coalesce(F.col("interval_start"), ingested_at)).alias("date"),
     )
-
-
-def coin_prices_from_bronze(bronze: DataFrame) -> DataFrame:
-    """The good silver.coin_prices rows of `/simple/price` and `/market_chart/range` envelopes.
-
-    Not deduplicated; see `lakehouse.spark.silver.parse_bronze` for the whole batch (every
-    endpoint, quarantine, one row per key).
-    """
-    from lakehouse.spark import silver
-
-    return silver.coin_price_candidates(bronze).good
 
 
 def latest_per_key(df: DataFrame, keys: Sequence[str], order_by: str | Sequence[str]) -> DataFrame:

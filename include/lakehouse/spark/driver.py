@@ -1,0 +1,155 @@
+"""The stream job's driver: raw JSON -> bronze -> silver (+ quarantine) -> gold, in one process.
+
+The driver creates the tables (`lakehouse.spark.table_setup`), starts the two queries
+(`lakehouse.spark.queries`), appends their progress to ops.stream_progress between micro-batches,
+and stops them gracefully on request (`lakehouse.spark.gate`) or when its lease is lost.
+
+Checkpoints
+-----------
+Each query keeps its checkpoint under `<lake>/_checkpoints/<query>` (configurable), in the same
+store as the tables: it must outlive the driver and any machine it ran on, and its offsets only
+make sense together with the table versions they produced. On s3a, Spark's default checkpoint
+file manager writes a temporary object and renames it; S3A implements rename as copy + delete,
+so each metadata write costs a PUT, a COPY and a DELETE, and the rename is not atomic. That is
+still correct here because exactly one driver writes a checkpoint (the lease) and each object is
+small: a copy of one small object is itself atomic on S3, and a leftover temporary object (after a
+SIGKILL between copy and delete) is ignored by Spark. Spark's
+`AbortableStreamBasedCheckpointFileManager` (module spark-hadoop-cloud) writes the final object
+directly and aborts the upload on failure, which saves the copy; it needs the
+`org.apache.spark:spark-hadoop-cloud_2.13` jar (not bundled with pyspark) and is enabled with
+`--conf spark.sql.streaming.checkpointFileManagerClass=org.apache.spark.internal.io.cloud.
+AbortableStreamBasedCheckpointFileManager`; it is an option, not the default, to keep the jar set
+small. Checkpoints on a local disk would be faster but die with the container that ran the
+driver (compose) and cannot follow a driver to another machine.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from pyspark.sql import SparkSession
+from pyspark.sql.streaming import StreamingQuery
+
+from lakehouse import tables
+from lakehouse.spark.maintenance import Maintenance
+from lakehouse.spark.options import StreamOptions
+from lakehouse.spark.progress import ProgressRecorder
+from lakehouse.spark.queries import (
+    WRITES_AT_ONCE,
+    Runtime,
+    start_bronze_to_silver,
+    start_raw_to_bronze,
+)
+from lakehouse.spark.session import configure_session, writer_sessions
+from lakehouse.spark.table_setup import ensure_tables
+from lakehouse.tables import DRIVER
+
+log = logging.getLogger(__name__)
+
+
+class Driver:
+    """Starts the queries, records progress, stops gracefully on request; one per process."""
+
+    def __init__(
+        self,
+        spark: SparkSession,
+        options: StreamOptions,
+        stop_requested: Callable[[], bool] = lambda: False,
+        lease_lost: Callable[[], str | None] = lambda: None,
+    ) -> None:
+        self.spark = spark
+        self.options = options
+        self.runtime = Runtime(options)
+        self.recorder = ProgressRecorder(self.runtime.stats)
+        self.stop_requested = stop_requested
+        self.lease_lost = lease_lost
+        self.queries: list[StreamingQuery] = []
+        self._progress_maintenance = Maintenance(tables.written_by(DRIVER), options)
+
+    def run(self) -> str:
+        """Run until done (`once`), stopped (returns "stopped") or failed (raises)."""
+        configure_session(self.spark, self.options)
+        self.runtime.writer_sessions = writer_sessions(self.spark, self.options, WRITES_AT_ONCE)
+        ensure_tables(self.spark, self.options)
+        if self.options.progress:
+            self.spark.streams.addListener(self.recorder)
+        try:
+            if self.options.once:
+                for start in (start_raw_to_bronze, start_bronze_to_silver):
+                    query = start(self.spark, self.runtime)
+                    self.queries.append(query)
+                    query.awaitTermination()
+                self.record_progress()
+                return "done"
+            return self._run_continuously()
+        finally:
+            self.stop_all()
+            if self.options.progress:
+                self.record_progress()
+                self.spark.streams.removeListener(self.recorder)
+
+    def _run_continuously(self) -> str:
+        self.queries = [
+            start_raw_to_bronze(self.spark, self.runtime),
+            start_bronze_to_silver(self.spark, self.runtime),
+        ]
+        while True:
+            lost = self.lease_lost()
+            if lost:
+                raise LeaseLostError(lost)
+            for query in self.queries:
+                if not query.isActive:
+                    error = query.exception()
+                    if error is not None:
+                        raise RuntimeError(f"query {query.name} failed: {error}")
+                    raise RuntimeError(f"query {query.name} stopped unexpectedly")
+            if self.stop_requested():
+                log.info("stop requested: stopping after the current micro-batches")
+                self.stop_gracefully()
+                return "stopped"
+            self.record_progress()
+            try:
+                self.spark.streams.awaitAnyTermination(max(1, round(self.options.poll_seconds)))
+            except Exception:
+                if self.lease_lost():
+                    raise LeaseLostError(str(self.lease_lost())) from None
+                raise
+            self.spark.streams.resetTerminated()
+
+    def stop_gracefully(self) -> None:
+        """Let running micro-batches finish, refuse new ones, then stop every query."""
+        gate = self.runtime.gate
+        gate.stopping.set()
+        deadline = time.monotonic() + self.options.stop_timeout_seconds
+        for query in self.queries:
+            while gate.running(query.name) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            query.stop()
+
+    def stop_all(self) -> None:
+        self.runtime.gate.stopping.set()
+        for query in self.queries:
+            try:
+                query.stop()
+            except Exception:
+                log.exception("could not stop %s", query.name)
+
+    def record_progress(self) -> None:
+        if not self.options.progress:
+            return
+        rows = self.recorder.rows()
+        if not rows:
+            return
+        location = self.options.table(tables.OPS_STREAM_PROGRESS)
+        try:
+            frame = self.spark.createDataFrame(rows, tables.OPS_STREAM_PROGRESS.schema)
+            frame.write.format("delta").mode("append").save(location)
+            self._progress_maintenance.run_if_due(self.spark)
+        except Exception:
+            log.exception("could not append %d progress rows to %s", len(rows), location)
+
+
+class LeaseLostError(RuntimeError):
+    pass

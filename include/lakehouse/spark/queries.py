@@ -1,0 +1,286 @@
+"""The two streaming queries of the medallion, and how each micro-batch writes its tables.
+
+- `raw_to_bronze`: the raw zone's JSON files (explicit envelope schema, PERMISSIVE, the unreadable
+  line kept in `_corrupt_record`) -> append to bronze.raw_events.
+- `bronze_to_silver`: bronze's Delta stream -> parse every envelope (`lakehouse.spark.silver`) ->
+  append silver.quarantine, MERGE the other silver tables, then recompute the gold rows those
+  changes affect (`lakehouse.spark.gold.GOLD_FEEDS`) and MERGE them.
+
+Which tables a query writes, and how (MERGE on the keys, newest by the order columns, or append),
+comes from their specs in `lakehouse.tables`. Every table has exactly one writer (one
+foreachBatch); every write carries the Delta transaction id (app id `<query>:<table>`, version =
+batch id), so a replayed batch writes nothing twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any, TypeVar
+
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.streaming import DataStreamWriter, StreamingQuery
+
+from lakehouse import tables
+from lakehouse.spark import gold, schemas, silver, sinks, transforms
+from lakehouse.spark.gate import BatchGate
+from lakehouse.spark.maintenance import Maintenance
+from lakehouse.spark.options import StreamOptions
+from lakehouse.spark.progress import BatchStats
+from lakehouse.tables import BRONZE_TO_SILVER, RAW_TO_BRONZE, TableSpec
+
+WRITES_AT_ONCE = len(silver.OUTPUTS)
+"""The tables of a parsed bronze batch, written side by side in each micro-batch."""
+
+T = TypeVar("T")
+
+
+@dataclass
+class Runtime:
+    """What the micro-batch functions share with the driver's loop."""
+
+    options: StreamOptions
+    gate: BatchGate = field(default_factory=BatchGate)
+    stats: BatchStats = field(default_factory=BatchStats)
+    writer_sessions: list[SparkSession] = field(default_factory=list)
+    """One session per write that runs at once (see `side_by_side`); set by the Driver."""
+
+
+def read_raw(spark: SparkSession, options: StreamOptions, *, stream: bool = True) -> DataFrame:
+    """The raw envelopes with the explicit schema: a stream, or (`stream=False`) one batch."""
+    reader = spark.readStream if stream else spark.read
+    configured = (
+        reader.format("json")
+        .schema(schemas.ENVELOPE)
+        .option("mode", "PERMISSIVE")
+        .option("columnNameOfCorruptRecord", schemas.CORRUPT_RECORD)
+        .option("recursiveFileLookup", "true")
+        .option("pathGlobFilter", "*.json")
+    )
+    if stream:
+        configured = configured.option("maxFilesPerTrigger", options.max_files_per_trigger)
+    return configured.load(f"{options.lake_uri.rstrip('/')}/raw/").select(
+        "*", F.col("_metadata.file_path").alias("source_file")
+    )
+
+
+def _triggered(writer: DataStreamWriter, options: StreamOptions) -> DataStreamWriter:
+    if options.once:
+        return writer.trigger(availableNow=True)
+    return writer.trigger(processingTime=f"{options.trigger_seconds} seconds")
+
+
+def _guarded(
+    runtime: Runtime, query: str, body: Callable[[DataFrame, int], None]
+) -> Callable[[DataFrame, int], None]:
+    def run(batch: DataFrame, batch_id: int) -> None:
+        runtime.gate.enter(query)
+        try:
+            batch.sparkSession.sparkContext.setJobDescription(f"{query} batch {batch_id}")
+            body(batch, batch_id)
+        finally:
+            runtime.gate.leave(query)
+
+    return run
+
+
+def _newest(df: DataFrame, column: str = "fetched_at") -> tuple[int, Any]:
+    row = df.agg(F.count(F.lit(1)).alias("n"), F.max(column).alias("newest")).first()
+    return (0, None) if row is None else (int(row["n"]), row["newest"])
+
+
+def _commit(
+    runtime: Runtime,
+    query: str,
+    spec: TableSpec,
+    batch_id: int,
+    rows: DataFrame,
+    session: SparkSession | None = None,
+) -> None:
+    """Land one micro-batch's rows in a table as its spec says: MERGE on its keys, or append."""
+    options = runtime.options
+    txn = sinks.Txn(options.txn_app_id(query, spec), batch_id)
+    if not spec.keys:
+        sinks.append_batch(rows, options.table(spec), txn)
+        return
+    sinks.merge_batch(
+        rows,
+        options.table(spec),
+        spec.keys,
+        spec.order or None,
+        txn=txn,
+        keep_existing=spec.keep_existing,
+        session=session,
+    )
+
+
+def start_raw_to_bronze(spark: SparkSession, runtime: Runtime) -> StreamingQuery:
+    options = runtime.options
+    spec = tables.BRONZE_RAW_EVENTS
+    maintenance = Maintenance(tables.written_by(RAW_TO_BRONZE), options)
+
+    def write(batch: DataFrame, batch_id: int) -> None:
+        bronze = transforms.to_bronze(
+            batch, source_file=F.col("source_file"), ingested_at=F.current_timestamp()
+        ).persist()
+        try:
+            started = time.monotonic()
+            rows, newest = _newest(bronze)
+            if rows:
+                _commit(runtime, RAW_TO_BRONZE, spec, batch_id, bronze)
+            runtime.stats.record(
+                RAW_TO_BRONZE,
+                batch_id,
+                spec.qualified_name,
+                rows,
+                newest,
+                time.monotonic() - started,
+            )
+        finally:
+            bronze.unpersist()
+        maintenance.run_if_due(batch.sparkSession)
+
+    writer = (
+        read_raw(spark, options)
+        .writeStream.queryName(RAW_TO_BRONZE)
+        .foreachBatch(_guarded(runtime, RAW_TO_BRONZE, write))
+        .option("checkpointLocation", options.checkpoint(RAW_TO_BRONZE))
+    )
+    return _triggered(writer, options).start()
+
+
+def start_bronze_to_silver(spark: SparkSession, runtime: Runtime) -> StreamingQuery:
+    options = runtime.options
+    maintenance = Maintenance(tables.written_by(BRONZE_TO_SILVER), options)
+
+    def write(batch: DataFrame, batch_id: int) -> None:
+        session = batch.sparkSession
+        batch.persist()
+        now = F.lit(datetime.now(UTC))
+        parsed = silver.parse_bronze(batch, quarantined_at=now)
+        written: list[tuple[TableSpec, DataFrame, int]] = []
+        try:
+            # Silver and quarantine side by side, then the gold rows those changes affect.
+            written = side_by_side(
+                runtime.writer_sessions,
+                [
+                    partial(_write_silver, runtime, batch_id, spec, rows)
+                    for spec, rows in parsed.rows.items()
+                ],
+            )
+            changed = {spec: frame for spec, frame, rows in written if rows}
+            _refresh_gold(session, runtime, batch_id, changed, now)
+        finally:
+            for _, frame, _ in written:
+                frame.unpersist()
+            batch.unpersist()
+        maintenance.run_if_due(session)
+
+    bronze = (
+        spark.readStream.format("delta")
+        .option("maxFilesPerTrigger", options.max_files_per_trigger)
+        .load(options.table(tables.BRONZE_RAW_EVENTS))
+    )
+    writer = (
+        bronze.writeStream.queryName(BRONZE_TO_SILVER)
+        .foreachBatch(_guarded(runtime, BRONZE_TO_SILVER, write))
+        .option("checkpointLocation", options.checkpoint(BRONZE_TO_SILVER))
+    )
+    return _triggered(writer, options).start()
+
+
+def side_by_side(
+    sessions: Sequence[SparkSession], writes: Sequence[Callable[[SparkSession], T]]
+) -> list[T]:
+    """Run independent table writes at once, each on a session of its own; results in order.
+
+    MERGE takes its Delta transaction id from the session conf, so two writes running at the same
+    time must never share a session. A failed write fails the micro-batch once every write has
+    ended; its replay skips the writes that committed (their transaction ids are recorded).
+    """
+    if len(writes) > len(sessions):
+        raise ValueError(f"{len(writes)} writes at once need as many sessions, not {len(sessions)}")
+    if len(writes) == 1:
+        return [writes[0](sessions[0])]
+    with ThreadPoolExecutor(max_workers=len(writes), thread_name_prefix="table-write") as pool:
+        paired = zip(writes, sessions[: len(writes)], strict=True)
+        futures = [pool.submit(write, session) for write, session in paired]
+        return [future.result() for future in futures]
+
+
+def _write_silver(
+    runtime: Runtime, batch_id: int, spec: TableSpec, rows: DataFrame, session: SparkSession
+) -> tuple[TableSpec, DataFrame, int]:
+    """Write one silver table; the persisted rows (the changes) and their count for gold."""
+    started = time.monotonic()
+    frame = rows.persist()
+    count, newest = _newest(frame)
+    if count:
+        _commit(runtime, BRONZE_TO_SILVER, spec, batch_id, frame, session)
+    runtime.stats.record(
+        BRONZE_TO_SILVER, batch_id, spec.qualified_name, count, newest, time.monotonic() - started
+    )
+    return spec, frame, count
+
+
+def _silver_slice(
+    session: SparkSession,
+    location: str,
+    changed: DataFrame,
+    ts: str,
+    margin: timedelta,
+) -> DataFrame:
+    """The silver table restricted to the changed rows' time range +- margin (file skipping)."""
+    bounds = changed.agg(F.min(ts).alias("lo"), F.max(ts).alias("hi")).first()
+    table = session.read.format("delta").load(location)
+    if bounds is None or bounds["lo"] is None:
+        return table
+    return table.where(
+        F.col(ts).between(F.lit(bounds["lo"] - margin), F.lit(bounds["hi"] + margin))
+    )
+
+
+def _refresh_gold(
+    session: SparkSession,
+    runtime: Runtime,
+    batch_id: int,
+    changed: Mapping[TableSpec, DataFrame],
+    now: Column,
+) -> None:
+    options = runtime.options
+    for feed in gold.GOLD_FEEDS:
+        frame = changed.get(feed.silver)
+        if frame is None:
+            continue  # nothing changed in this silver table
+        keys = frame.select(*feed.silver.keys)
+        # Whole hours (bars, hourly stats) and trailing windows around the changed points.
+        margin = max(feed.window, timedelta(hours=1))
+        source = _silver_slice(session, options.table(feed.silver), keys, feed.ts, margin)
+        side_by_side(
+            runtime.writer_sessions,
+            [
+                partial(_write_gold, runtime, batch_id, spec, compute(source, keys, now))
+                for spec, compute in feed.outputs
+            ],
+        )
+
+
+def _write_gold(
+    runtime: Runtime, batch_id: int, spec: TableSpec, rows: DataFrame, session: SparkSession
+) -> None:
+    started = time.monotonic()
+    frame = rows.persist()
+    try:
+        count = frame.count()
+        if count:
+            _commit(runtime, BRONZE_TO_SILVER, spec, batch_id, frame, session)
+        runtime.stats.record(
+            BRONZE_TO_SILVER, batch_id, spec.qualified_name, count, None, time.monotonic() - started
+        )
+    finally:
+        frame.unpersist()
