@@ -65,8 +65,6 @@ class TableSpec:
     order: tuple[str, ...] = ()
     """Which of two rows for a key is newer (compared in order, greatest wins); empty: the new
     row always replaces the stored one (gold rows are recomputed, never stale)."""
-    keep_existing: tuple[str, ...] = ()
-    """Columns that keep their stored value when the newer row has none."""
     partitions: tuple[str, ...] = ()
     properties: Mapping[str, str] = field(default_factory=dict)
     """Delta table properties on top of those every table gets."""
@@ -175,8 +173,6 @@ SILVER_SENSOR_READINGS = TableSpec(
     "a sensor's reading per minute, from /devices/{id} and /devices/{id}/readings",
     keys=("device_id", "sensor_id", "reading_ts"),
     order=SILVER_ORDER,
-    # A /readings backfill has no unit: what it lacks keeps its stored value.
-    keep_existing=("unit", "measurement", "sensor_key", "sensor_name"),
 )
 
 SILVER_DEVICES = TableSpec(
@@ -204,19 +200,6 @@ SILVER_DEVICES = TableSpec(
     "the latest name, location, hardware and state of each device",
     keys=("device_id",),
     order=SILVER_ORDER,
-    # A world_map summary lacks hardware and exposure: what it lacks keeps its stored value.
-    keep_existing=(
-        "name",
-        "state",
-        "latitude",
-        "longitude",
-        "city",
-        "country_code",
-        "exposure",
-        "hardware",
-        "system_tags",
-        "last_reading_at",
-    ),
 )
 
 SILVER_QUARANTINE = TableSpec(

@@ -173,3 +173,23 @@ def test_lease_on_minio_uses_conditional_writes(delta_spark: SparkSession, minio
     a.renew()
     a.release()
     assert store.read("_leases/lakehouse_stream.json") is None
+
+
+def test_a_null_never_overwrites_a_stored_value_in_silver(
+    delta_spark: SparkSession, tmp_path: Path
+) -> None:
+    spark = delta_spark
+    silver, gold = str(tmp_path / "silver"), str(tmp_path / "gold")
+    for location in (silver, gold):
+        sinks.ensure_table(spark, location, SCHEMA)
+    good = spark.createDataFrame([(1, "good", T1, "f1")], SCHEMA)
+    newer_null = spark.createDataFrame([(1, None, T2, "f2")], SCHEMA)
+
+    sinks.merge_batch(good, silver, ("id",), ("fetched_at",), txn=sinks.Txn("q:silver", 0))
+    sinks.merge_batch(newer_null, silver, ("id",), ("fetched_at",), txn=sinks.Txn("q:silver", 1))
+    sinks.merge_batch(good, gold, ("id",), None, txn=sinks.Txn("q:gold", 0))
+    sinks.merge_batch(newer_null, gold, ("id",), None, txn=sinks.Txn("q:gold", 1))
+
+    stored = spark.read.format("delta").load(silver).collect()
+    assert [(r.id, r.value, r.source_file) for r in stored] == [(1, "good", "f2")]
+    assert rows(spark, gold) == [(1, None)]  # gold rows are recomputed: replaced whole

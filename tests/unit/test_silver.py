@@ -274,6 +274,37 @@ def test_what_fails_lands_in_quarantine_with_its_reason(spark: SparkSession) -> 
     assert names_and_types == [(f.name, f.dataType) for f in tables.SILVER_QUARANTINE.schema.fields]
 
 
+def test_prices_the_answer_leaves_out_or_nulls_are_quarantined(spark: SparkSession) -> None:
+    def asked(ids: str, currencies: str) -> dict[str, str]:
+        return {"ids": ids, "vs_currencies": currencies}
+
+    rows = [
+        # CoinGecko's real answers: an unknown currency gives an empty quote, an unknown id `{}`.
+        envelope("coingecko", "simple_price", '{"bitcoin": {}}', "bad-currency",
+                 params=asked("bitcoin", "ethereum")),
+        envelope("coingecko", "simple_price", "{}", "bad-id", params=asked("bitcoinn", "usd")),
+        envelope("coingecko", "simple_price", '{"bitcoin": {"usd": null}}', "null",
+                 params=asked("bitcoin", "usd")),
+        envelope("coingecko", "simple_price", '{"bitcoin": {"usd": 1, "eur": 2}}', "partial",
+                 params=asked("bitcoin,solana", "usd,eur")),
+    ]  # fmt: skip
+
+    batch = parse(spark, rows)
+
+    quarantined = sorted((r.source_file, r.reason, r.detail) for r in batch.quarantine.collect())
+    assert quarantined == [
+        ("bad-currency", "missing_quote", "bitcoin ethereum"),
+        ("bad-id", "missing_quote", "bitcoinn usd"),
+        ("null", "null_price", "bitcoin usd"),
+        ("partial", "missing_quote", "solana eur"),
+        ("partial", "missing_quote", "solana usd"),
+    ]
+    assert rows_of(batch.coin_prices, "coin_id", "vs_currency", "price") == [
+        ("bitcoin", "eur", 2.0),
+        ("bitcoin", "usd", 1.0),
+    ]
+
+
 @pytest.mark.parametrize(
     ("raw", "unit"),
     [("ºC", "°C"), ("°C", "°C"), ("K Pa", "kPa"), ("Lux", "lux"), ("NULL", None), ("", None),

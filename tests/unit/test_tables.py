@@ -24,9 +24,8 @@ def test_table_names_and_locations_are_unique() -> None:
 
 @pytest.mark.parametrize("spec", ALL_TABLES, ids=lambda s: s.qualified_name)
 def test_every_column_a_spec_names_is_in_its_schema(spec: TableSpec) -> None:
-    named = {*spec.keys, *spec.order, *spec.keep_existing, *spec.partitions}
+    named = {*spec.keys, *spec.order, *spec.partitions}
     assert named <= set(spec.schema.names)
-    assert not set(spec.keep_existing) & set(spec.keys)
     assert spec.keys or not spec.order, "an append-only table has no order"
     assert spec.description
 

@@ -114,7 +114,6 @@ def _commit(
         spec.keys,
         spec.order or None,
         txn=txn,
-        keep_existing=spec.keep_existing,
         session=session,
     )
 

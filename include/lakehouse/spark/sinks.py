@@ -97,22 +97,24 @@ def merge_batch(
     order_by: Sequence[str] | None,
     *,
     txn: Txn,
-    keep_existing: Sequence[str] = (),
     session: SparkSession | None = None,
 ) -> None:
     """MERGE `batch` (one row per key) into the table.
 
-    With `order_by`, a matched row is replaced only by a newer one (see `newer_than`), so late
-    data never overwrites fresher data; without it, a matched row is always replaced (gold, whose
-    rows are recomputed). Columns in `keep_existing` keep their stored value when the new one is
-    null (a /readings backfill knows no unit). `session` runs the MERGE and carries its
-    transaction id (default: the batch's); concurrent MERGEs need one each.
+    With `order_by` (silver), a matched row is replaced only by a newer one (see `newer_than`), so
+    late data never overwrites fresher data, and a null in the newer row never replaces a stored
+    value: a /readings backfill knows no unit, a world-map summary no hardware, and an API that
+    answers `null` for a figure it had a minute ago has not unlearned it. Without `order_by`
+    (gold, whose rows are recomputed from silver), a matched row is replaced whole. `session` runs
+    the MERGE and carries its transaction id (default: the batch's); concurrent MERGEs need one
+    each.
     """
     session = session or batch.sparkSession
     on = " AND ".join(f"t.`{key}` = s.`{key}`" for key in keys)
+    kept = set(batch.columns) - set(keys) - set(order_by or ()) if order_by else set()
     assignments: dict[str, str | Column] = {
         f"`{column}`": (
-            f"coalesce(s.`{column}`, t.`{column}`)" if column in keep_existing else f"s.`{column}`"
+            f"coalesce(s.`{column}`, t.`{column}`)" if column in kept else f"s.`{column}`"
         )
         for column in batch.columns
     }

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from functools import partial
+from typing import Any
 
 from lakehouse.collect import Landing
 from lakehouse.raw_zone import DataInterval, Mode, PutResult, RawZoneWriter
@@ -17,7 +19,9 @@ from lakehouse.sources.coingecko.planner import (
     SimplePrice,
     plan_coingecko,
 )
-from lakehouse.sources.http import ApiResponse
+from lakehouse.sources.http import ApiError, ApiResponse
+
+log = logging.getLogger(__name__)
 
 
 def collect_coingecko(
@@ -37,10 +41,10 @@ def collect_coingecko(
     for call in plan.calls:
         match call:
             case SimplePrice(ids, currencies):
-                landing.fetch_and_land(
-                    partial(api.simple_price, ids, currencies),
-                    f"ids={','.join(ids)} vs_currencies={','.join(currencies)}",
-                )
+                what = f"ids={','.join(ids)} vs_currencies={','.join(currencies)}"
+                response = landing.fetch_and_land(partial(api.simple_price, ids, currencies), what)
+                if response is not None:
+                    _check_quotes(landing, response, ids, currencies, what)
             case CoinsMarkets(currency, per_page, page):
                 if markets_done:
                     continue
@@ -79,6 +83,53 @@ def collect_coingecko_prices(
         f"ids={','.join(coins)} vs_currencies={','.join(currencies)}",
     )
     return landing.finish().results
+
+
+def unanswered_pairs(
+    body: Any, ids: Sequence[str], currencies: Sequence[str]
+) -> list[tuple[str, str]]:
+    """The (coin, currency) pairs asked of `/simple/price` that have no price in its answer.
+
+    CoinGecko answers HTTP 200 to an unknown id (left out: `{}`) and to an unknown currency (an
+    empty quote: `{"bitcoin": {}}`), and has answered `null` prices.
+    """
+    quotes = body if isinstance(body, dict) else {}
+    return [
+        (coin, currency)
+        for coin in ids
+        for currency in currencies
+        if not isinstance(quotes.get(coin), dict) or quotes[coin].get(currency) is None
+    ]
+
+
+def _check_quotes(
+    landing: Landing,
+    response: ApiResponse,
+    ids: Sequence[str],
+    currencies: Sequence[str],
+    what: str,
+) -> None:
+    """Name the pairs that came back empty (silver quarantines them); none at all is an error:
+    the coin ids or currencies are wrong, and every later run would land nothing either."""
+    try:
+        missing = unanswered_pairs(response.json(), ids, currencies)
+    except ValueError:
+        return  # not JSON: landed as it came, the stream quarantines it
+    if not missing:
+        return
+    named = ", ".join(f"{coin}/{currency}" for coin, currency in missing)
+    if len(missing) < len(ids) * len(currencies):
+        log.warning("coingecko simple_price: no price for %s [%s]", named, what)
+        return
+    landing.fail(
+        ApiError(
+            response.source,
+            response.endpoint,
+            response.status,
+            f"no price for any requested pair ({named}): check the coin ids and currencies",
+        ),
+        what,
+    )
 
 
 def _shorter_than(response: ApiResponse, per_page: int) -> bool:

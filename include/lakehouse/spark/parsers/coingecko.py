@@ -40,6 +40,7 @@ def _price_expectations(df: DataFrame) -> DataFrame:
     )
     reason = (
         F.when(keys_null, "null_key")
+        .when(F.col("price").isNull(), "null_price")
         .when(negative, "negative_price")
         .when(in_future(F.col("observed_at")), "future_timestamp")
     )
@@ -55,7 +56,32 @@ def _price_expectations(df: DataFrame) -> DataFrame:
             F.col("volume_24h").cast("string"),
         ),
     ).when(reason == "future_timestamp", F.col("observed_at").cast("string"))
+    detail = detail.when(
+        reason == "null_price", F.concat_ws(" ", F.col("coin_id"), F.col("vs_currency"))
+    )
     return df.withColumn(REASON, reason).withColumn(DETAIL, detail)
+
+
+def _missing_quotes(requests: DataFrame, quoted: DataFrame) -> DataFrame:
+    """Requested (coin, currency) pairs that the answer leaves out, as quarantine rows.
+
+    CoinGecko answers an unknown coin id by leaving it out (`{}`) and an unknown currency with an
+    empty quote (`{"bitcoin": {}}`), both with HTTP 200 (see ../shared/samples/README.md): such a
+    pair would otherwise give no silver row and no trace.
+    """
+    requested = requests.select("*", F.explode(F.split(param("ids"), ",")).alias("coin_id")).select(
+        "*", F.explode(F.split(param("vs_currencies"), ",")).alias("vs_currency")
+    )
+    answered = quoted.select("source_file", "coin_id", "vs_currency").distinct()
+    missing = requested.join(answered, ["source_file", "coin_id", "vs_currency"], "left_anti")
+    return quarantine_rows(
+        missing.select(
+            *CONTEXT,
+            F.lit("missing_quote").alias(REASON),
+            F.concat_ws(" ", F.col("coin_id"), F.col("vs_currency")).alias(DETAIL),
+            F.col("payload").alias(RECORD),
+        )
+    )
 
 
 def simple_price(df: DataFrame) -> Candidates:
@@ -115,9 +141,9 @@ def simple_price(df: DataFrame) -> Candidates:
         F.to_json(F.create_map(F.col("coin_id"), F.col("quote"))).alias(RECORD),
     )
     parts = split(_price_expectations(rows), tables.SILVER_COIN_PRICES.schema.names)
-    return Candidates(
-        good=parts.good, bad=shape.unionByName(parts.bad).unionByName(quarantine_rows(unexpected))
-    )
+    missing = _missing_quotes(parsed.where(F.col("_quotes").isNotNull()), per_currency)
+    bad = shape.unionByName(parts.bad).unionByName(quarantine_rows(unexpected))
+    return Candidates(good=parts.good, bad=bad.unionByName(missing))
 
 
 def market_chart(df: DataFrame) -> Candidates:
