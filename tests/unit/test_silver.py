@@ -274,6 +274,39 @@ def test_what_fails_lands_in_quarantine_with_its_reason(spark: SparkSession) -> 
     assert names_and_types == [(f.name, f.dataType) for f in tables.SILVER_QUARANTINE.schema.fields]
 
 
+def test_readings_answered_for_another_device_or_sensor_are_quarantined(
+    spark: SparkSession,
+) -> None:
+    def readings(device: int, sensor: int) -> str:
+        points = [["2024-04-08T09:00:00Z", 1.5], ["2024-04-08T08:59:00Z", 1.4]]
+        return json.dumps({"device_id": device, "sensor_id": sensor, "readings": points})
+
+    def asked(device: int, sensor: int) -> dict[str, str]:
+        return {"device_id": str(device), "sensor_id": str(sensor), "rollup": "1m"}
+
+    rows = [
+        envelope("smartcitizen", "readings", readings(10682, 7), "other-device",
+                 params=asked(1616, 7), mode="history"),
+        envelope("smartcitizen", "readings", readings(1616, 12), "other-sensor",
+                 params=asked(1616, 7), mode="history"),
+        envelope("smartcitizen", "readings", readings(1616, 7), "asked",
+                 params=asked(1616, 7), mode="history"),
+    ]  # fmt: skip
+
+    batch = parse(spark, rows)
+
+    assert sorted((r.source_file, r.reason, r.detail) for r in batch.quarantine.collect()) == [
+        ("other-device", "mismatched_device", "asked device 1616 sensor 7 answered device 10682 "
+         "sensor 7"),
+        ("other-sensor", "mismatched_sensor", "asked device 1616 sensor 7 answered device 1616 "
+         "sensor 12"),
+    ]  # fmt: skip
+    assert rows_of(batch.sensor_readings, "device_id", "sensor_id", "source_file") == [
+        (1616, 7, "asked"),
+        (1616, 7, "asked"),
+    ]
+
+
 def test_prices_the_answer_leaves_out_or_nulls_are_quarantined(spark: SparkSession) -> None:
     def asked(ids: str, currencies: str) -> dict[str, str]:
         return {"ids": ids, "vs_currencies": currencies}

@@ -19,6 +19,7 @@ from lakehouse.spark.parsers.common import (
     iso_time,
     minute,
     param,
+    quarantine_rows,
     shape_failure,
     split,
     starts_with,
@@ -144,7 +145,14 @@ def history_readings(df: DataFrame) -> Candidates:
     parsed = df.select("*", F.from_json("payload", schemas.READINGS_PAYLOAD).alias("_r"))
     ok = starts_with("{") & F.col("_r.readings").isNotNull()
     shape = shape_failure(parsed, ok)
-    points = parsed.where(ok).select(
+    mismatch, mismatch_detail = _answered_for_another()
+    flagged = parsed.where(ok).withColumn(REASON, mismatch)
+    mismatched = quarantine_rows(
+        flagged.where(F.col(REASON).isNotNull()).select(
+            *CONTEXT, F.col(REASON), mismatch_detail.alias(DETAIL), F.col("payload").alias(RECORD)
+        )
+    )
+    points = flagged.where(F.col(REASON).isNull()).select(
         *CONTEXT,
         to_long(F.coalesce(F.col("_r.device_id"), param("device_id"))).alias("device_id"),
         to_long(F.coalesce(F.col("_r.sensor_id"), param("sensor_id"))).alias("sensor_id"),
@@ -166,7 +174,27 @@ def history_readings(df: DataFrame) -> Candidates:
         F.to_json("_p").alias(RECORD),
     )
     parts = split(_reading_expectations(rows), tables.SILVER_SENSOR_READINGS.schema.names)
-    return Candidates(good=parts.good, bad=shape.unionByName(parts.bad))
+    return Candidates(good=parts.good, bad=shape.unionByName(parts.bad).unionByName(mismatched))
+
+
+def _answered_for_another() -> tuple[Column, Column]:
+    """Why readings were answered for another device or sensor than asked (null: they were not),
+    and the ids asked and answered.
+
+    The body names its own `device_id`/`sensor_id`; stored under its own ids, a body answered to
+    the wrong request would fill another device's series and leave the asked one silently empty,
+    so the whole object goes to quarantine, once.
+    """
+    asked_device, answered_device = to_long(param("device_id")), to_long(F.col("_r.device_id"))
+    asked_sensor, answered_sensor = to_long(param("sensor_id")), to_long(F.col("_r.sensor_id"))
+    reason = F.when(asked_device != answered_device, "mismatched_device").when(
+        asked_sensor != answered_sensor, "mismatched_sensor"
+    )
+    detail = F.concat_ws(
+        " ", F.lit("asked device"), asked_device, F.lit("sensor"), asked_sensor,
+        F.lit("answered device"), answered_device, F.lit("sensor"), answered_sensor,
+    )  # fmt: skip
+    return reason, detail
 
 
 def _device_key_check(rows: DataFrame) -> DataFrame:
