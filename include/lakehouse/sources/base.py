@@ -123,3 +123,8 @@ class Source(Generic[Selection, Client]):
         if int(value) <= 0:
             raise ValueError(f"connection {self.conn_id}: rate_limit_per_minute must be positive")
         return int(value)
+
+
+class InvalidSelection(ValueError):
+    """A run's Params name something the API does not know (an unknown coin id, a currency it
+    does not quote): retrying cannot help, so the task fails at once, naming the values."""

@@ -131,6 +131,14 @@ class CoinGeckoHttpClient:
         }
         return self._http.get("coins_markets", "/coins/markets", params)
 
+    def coins_list(self) -> ApiResponse:
+        """Every coin id CoinGecko knows (GET /coins/list); used to check a run's coins."""
+        return self._http.get("coins_list", "/coins/list", {})
+
+    def supported_vs_currencies(self) -> ApiResponse:
+        """Every currency /simple/price quotes (GET /simple/supported_vs_currencies)."""
+        return self._http.get("supported_vs_currencies", "/simple/supported_vs_currencies", {})
+
     def market_chart_range(
         self, coin_id: str, vs_currency: str, start: datetime, end: datetime
     ) -> ApiResponse:
