@@ -162,13 +162,13 @@ def _collect(settings: Settings, args: argparse.Namespace) -> int:
         conn = source_settings.connection()
         outcome = run_collection(
             source,
-            lambda spacing: source.client(conn, spacing),
+            lambda limiter: source.client(conn, limiter),
             RawZoneWriter(s3_client(settings.lake), settings.lake.bucket),
             source.selection(source_settings.default_params()),
             interval=_cli_interval(args.interval_start, now),
             run_id=f"cli__{now.isoformat(timespec='seconds')}",
             now=now,
-            rate_limit_per_minute=source.rate_limit_per_minute(conn),
+            limiter=source.call_limiter(settings.limits, conn, source_settings),
             history=args.history,
         )
     except (ValueError, ApiError, CollectionFailed, BotoCoreError, ClientError) as exc:
