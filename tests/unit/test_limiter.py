@@ -27,15 +27,13 @@ class FakeClock:
         self.now += seconds
 
 
-def limiter(path: Path, clock: FakeClock, **kwargs: object) -> SlidingWindowLimiter:
-    options: dict[str, object] = {"limit": 3, "window": 60.0, **kwargs}
+def limiter(
+    path: Path, clock: FakeClock, limit: int = 3, reserved: int = 0, max_wait: float = 90.0
+) -> SlidingWindowLimiter:
     return SlidingWindowLimiter(
-        "coingecko",
-        path,
-        clock=clock.time,
-        sleep=clock.sleep,
-        **options,  # type: ignore[arg-type]
-    )
+        "coingecko", path, limit, reserved=reserved, max_wait=max_wait,
+        clock=clock.time, sleep=clock.sleep,
+    )  # fmt: skip
 
 
 def test_two_processes_sharing_one_file_share_one_limit(tmp_path: Path) -> None:

@@ -65,8 +65,7 @@ class CoinGeckoSettings:
             rate_limit_per_minute=env_int(
                 env, "COINGECKO_RATE_LIMIT_PER_MINUTE", RATE_LIMITS[plan]
             ),
-            monthly_credits=env_int(env, "COINGECKO_MONTHLY_CREDITS", MONTHLY_CREDITS[plan])
-            or None,
+            monthly_credits=_credits(env, MONTHLY_CREDITS[plan]),
             prices_every_minutes=_cadence(env, "COINGECKO_PRICES_EVERY_MINUTES"),
             markets_every_minutes=_cadence(env, "COINGECKO_MARKETS_EVERY_MINUTES"),
         )
@@ -83,6 +82,13 @@ class CoinGeckoSettings:
             "prices_every_minutes": self.prices_every_minutes,
             "markets_every_minutes": self.markets_every_minutes,
         }
+
+
+def _credits(env: Mapping[str, str], default: int) -> int | None:
+    credits = env_int(env, "COINGECKO_MONTHLY_CREDITS", default)
+    if credits < 0:
+        raise ValueError(f"COINGECKO_MONTHLY_CREDITS must not be negative, got {credits}")
+    return credits or None  # 0: no monthly cap (e.g. an Enterprise contract)
 
 
 def _cadence(env: Mapping[str, str], name: str) -> int:
