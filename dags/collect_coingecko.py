@@ -10,12 +10,16 @@ Every minute, for the data interval [T, T+1m), land CoinGecko responses untouche
 - **markets**: live, `/coins/markets` for the first currency, the top N coins by market cap, one
   object per page; skipped in history runs (the API keeps no history of it).
 
+Live runs collect prices every `prices_every_minutes` and markets every `markets_every_minutes`
+(Params; defaults 1 from `COINGECKO_PRICES_EVERY_MINUTES`, `COINGECKO_MARKETS_EVERY_MINUTES`): a
+run off that grid skips the part, to fit the plan's monthly credits (README, "Call budget").
+
 A run is *history* when its interval ended more than 10 minutes ago: a backfill, e.g.
 `airflow backfill create --dag-id collect_coingecko --from-date 2026-11-25T10:00:00+00:00
 --to-date 2026-11-25T10:59:00+00:00` (both ends inclusive: 60 runs), or in the UI the Dag's
-*Trigger* button, then *Backfill*, a date range and *Run Backfill*. Backfill calls are spaced to
-stay within the API's rate limit (connection extra `rate_limit_per_minute`) shared by the tasks of
-the `coingecko_api` pool.
+*Trigger* button, then *Backfill*, a date range and *Run Backfill*. Live and backfill calls
+share one limiter within the API's rate limit (connection extra `rate_limit_per_minute`), and live
+runs weigh more than backfill runs for the `coingecko_api` pool (README, "Call budget").
 
 A failed request lands nothing, logs one line (endpoint, status) and fails the task, which Airflow
 retries. Coins, currencies and N can be changed per run in the trigger form; ids are lower case

@@ -13,9 +13,9 @@ zone (`s3://lake/raw/smartcitizen/<endpoint>/...`), one envelope object per resp
 A run is *history* when its interval ended more than 10 minutes ago: a backfill, e.g.
 `airflow backfill create --dag-id collect_smartcitizen --from-date 2026-11-25T10:00:00+00:00
 --to-date 2026-11-25T10:59:00+00:00` (both ends inclusive: 60 runs), or in the UI the Dag's
-*Trigger* button, then *Backfill*, a date range and *Run Backfill*. Backfill calls are spaced to
-stay within the API's rate limit (connection extra `rate_limit_per_minute`, default 120/min of
-the ~150/min per IP) shared by the tasks of the `smartcitizen_api` pool.
+*Trigger* button, then *Backfill*, a date range and *Run Backfill*. Live and backfill calls
+share one limiter within the API's rate limit (connection extra `rate_limit_per_minute`), and live
+runs weigh more than backfill runs for the `smartcitizen_api` pool (README, "Call budget").
 
 A failed request lands nothing, logs one line (endpoint, status) and fails the task after the other
 requests have landed; Airflow retries it.

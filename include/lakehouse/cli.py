@@ -41,7 +41,20 @@ The lakehouse is up.
   Query           .venv/bin/lakehouse query "select count(*) from silver.coin_prices"
   Status / stop   make status / make stop"""
     )
+    _print_budget(settings, stack.mode)
     return 0
+
+
+def _print_budget(settings: Settings, mode: Mode) -> None:
+    """Each source's monthly calls at the configured schedule, warning past its plan's credits."""
+    from lakehouse.sources.budget import budget_report
+    from lakehouse.sources.registry import sources
+
+    print("\nCall budget (live schedule, 30-day month; backfills come on top):")
+    if mode == "demo":
+        print("  (demo mode calls the simulator: these are what `make run` would spend)")
+    for name, source in sources().items():
+        print(f"  {budget_report(source, settings.sources[name])}")
 
 
 def _down(settings: Settings, _: argparse.Namespace) -> int:
@@ -61,6 +74,7 @@ def _status(settings: Settings, _: argparse.Namespace) -> int:
     rows = stack.status()
     if not rows:
         print("the lakehouse has not been started here yet: run `make demo`")
+        _print_budget(settings, stack.mode)
         return EXIT_FAILURE
     table = Table("part", "state", "memory", "url")
     for row in rows:
@@ -70,6 +84,7 @@ def _status(settings: Settings, _: argparse.Namespace) -> int:
     total = sum(row.rss_bytes for row in rows)
     table.add_row("total", "", f"{total / 2**30:.2f} GiB", "")
     Console().print(table)
+    _print_budget(settings, stack.mode)
     return 0
 
 
@@ -162,13 +177,13 @@ def _collect(settings: Settings, args: argparse.Namespace) -> int:
         conn = source_settings.connection()
         outcome = run_collection(
             source,
-            lambda spacing: source.client(conn, spacing),
+            lambda limiter: source.client(conn, limiter),
             RawZoneWriter(s3_client(settings.lake), settings.lake.bucket),
             source.selection(source_settings.default_params()),
             interval=_cli_interval(args.interval_start, now),
             run_id=f"cli__{now.isoformat(timespec='seconds')}",
             now=now,
-            rate_limit_per_minute=source.rate_limit_per_minute(conn),
+            limiter=source.call_limiter(settings.limits, conn, source_settings),
             history=args.history,
         )
     except (ValueError, ApiError, CollectionFailed, BotoCoreError, ClientError) as exc:

@@ -20,7 +20,8 @@ from typing import TypeVar
 
 from lakehouse.raw_zone import DataInterval, Envelope, Mode, PutResult, RawZoneWriter
 from lakehouse.sources.base import Collection, Source
-from lakehouse.sources.http import ApiError, ApiResponse, history_spacing
+from lakehouse.sources.http import ApiError, ApiResponse
+from lakehouse.sources.limiter import CallLimiter, Unlimited
 from lakehouse.sources.planning import choose_mode
 
 log = logging.getLogger(__name__)
@@ -109,36 +110,34 @@ class Landing:
 
 def run_collection(
     source: Source[Selection, Client],
-    connect: Callable[[float], Client],
+    connect: Callable[[CallLimiter], Client],
     writer: RawZoneWriter,
     selection: Selection,
     *,
     interval: DataInterval,
     run_id: str,
     now: datetime,
-    rate_limit_per_minute: int,
-    concurrent_tasks: int = 1,
+    limiter: CallLimiter | None = None,
     history: bool = False,
     parts: Sequence[str] | None = None,
 ) -> Collection:
-    """Decide live or history, pace a backfill within the rate limit, collect.
+    """Decide live or history, collect through the source's shared call limiter.
 
-    `connect(min_interval)` makes the client; a history run spaces its calls so that
-    `concurrent_tasks` such runs (the size of the API's Airflow pool) stay within the limit.
+    `connect(limiter)` makes the client. A history run sees the limiter `for_history`: it leaves
+    the slots reserved for live calls free, so a backfill never starves the live minutes.
     """
     parts = source.parts if parts is None else parts
     mode = choose_mode(interval, now, history=history)
-    spacing = history_spacing(rate_limit_per_minute, concurrent_tasks) if mode == "history" else 0
+    shared: CallLimiter = limiter or Unlimited()
     log.info(
-        "%s %s for [%s, %s): %s%s",
+        "%s %s for [%s, %s): %s",
         source.name,
         "+".join(parts),
         interval.start.isoformat(),
         interval.end.isoformat(),
         mode,
-        f", one call every {spacing:.1f} s (rate limit)" if spacing else "",
     )
     return source.collect(
-        connect(spacing), writer, selection, interval=interval, run_id=run_id, mode=mode,
-        parts=parts,
+        connect(shared.for_history() if mode == "history" else shared), writer, selection,
+        interval=interval, run_id=run_id, mode=mode, parts=parts,
     )  # fmt: skip

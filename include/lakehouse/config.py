@@ -87,6 +87,13 @@ class Settings:
     pool_slots: Mapping[str, int] = field(default_factory=dict)
     """Airflow pool per API, sized so that concurrent tasks stay within its rate limit."""
     simulator: SimulatorSettings = field(default_factory=SimulatorSettings)
+    limits_dir: Path | None = None
+    """The shared call limiters' state, one file per source (`lakehouse.sources.limiter`):
+    LAKEHOUSE_LIMITS_DIR, default `<home>/limits`. Every process calling an API must see it."""
+
+    @property
+    def limits(self) -> Path:
+        return self.limits_dir or self.home / "limits"
 
     @property
     def credentials_file(self) -> Path:
@@ -131,4 +138,5 @@ class Settings:
                 for source in registered
             },
             simulator=SimulatorSettings.from_env(env),
+            limits_dir=Path(limits) if (limits := env.get("LAKEHOUSE_LIMITS_DIR")) else None,
         )

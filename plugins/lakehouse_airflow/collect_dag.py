@@ -1,9 +1,11 @@
 """The DAG factory behind every `collect_<source>` DAG file: one shape for every source.
 
 Each DAG runs every minute for the data interval [T, T+1m), one task per part of the source (in
-the source's pool), with the source's Params in the trigger form plus `history`. A DAG file stays
-one line of wiring: `collect_dag("<source>", doc_md=__doc__)()`; calling the returned function in
-the DAG file makes that file the DAG's `fileloc`, as for any `@dag`.
+the source's pool), with the source's Params in the trigger form plus `history`. Its tasks weigh
+live runs above backfill runs (`lakehouse_airflow.priority`), so a backfill never starves the live
+minutes. A DAG file stays one line of wiring: `collect_dag("<source>", doc_md=__doc__)()`;
+calling the returned function in the DAG file makes that file the DAG's `fileloc`, as for any
+`@dag`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from airflow.sdk import DAG, Param, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from lakehouse.sources.registry import get_source
+from lakehouse_airflow.priority import LiveFirst
 
 RETRIES: dict[str, Any] = {
     "retries": 3,
@@ -57,7 +60,7 @@ def collect_dag(source_name: str, doc_md: str | None) -> Callable[[], DAG]:
         default_args=RETRIES,
     )
     def collect_source() -> None:
-        @task(pool=source.pool)
+        @task(pool=source.pool, weight_rule=LiveFirst())
         def collect(
             part: str,
             params: dict[str, Any] | None = None,

@@ -2,12 +2,15 @@
 
 Every collect DAG calls `collect_interval`; it turns Params, the data interval and the source's
 Connection into the arguments of `run_collection`, and its outcome into Airflow's terms (a bad
-Param fails without retries, nothing to fetch is a skip).
+Param fails without retries, nothing to fetch is a skip). Every task of a source shares one call
+limiter, a file in the Variable `lakehouse_limits_dir` (default: `Settings.limits`, the lakehouse
+home's `limits/`), since LocalExecutor runs each task in its own process.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from airflow.sdk import Variable
@@ -37,6 +40,8 @@ def collect_interval(
     except ValueError as exc:  # a bad Param: retrying cannot help
         raise AirflowFailException(f"bad params: {exc}") from exc
     hook = SourceHook(source)
+    settings = Settings.from_env()
+    limits_dir = Path(Variable.get("lakehouse_limits_dir", default=str(settings.limits)))
     outcome = run_collection(
         source,
         hook.get_conn,
@@ -45,8 +50,7 @@ def collect_interval(
         interval=DataInterval(data_interval_start, data_interval_end),
         run_id=run_id,
         now=datetime.now(UTC),
-        rate_limit_per_minute=hook.rate_limit_per_minute,
-        concurrent_tasks=Settings.from_env().pool_slots[source.pool],
+        limiter=source.call_limiter(limits_dir, hook.connection(), settings.sources[source.name]),
         history=bool(params.get("history", False)),
         parts=(part,),
     )

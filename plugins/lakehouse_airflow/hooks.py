@@ -16,6 +16,7 @@ from airflow.sdk import BaseHook
 
 from lakehouse.raw_zone import RawZoneWriter
 from lakehouse.sources.base import Connection, Source
+from lakehouse.sources.limiter import CallLimiter, Unlimited
 from lakehouse.spark.control import S3Store
 
 
@@ -42,8 +43,9 @@ class SourceHook(BaseHook):
     def rate_limit_per_minute(self) -> int:
         return self.source.rate_limit_per_minute(self.connection())
 
-    def get_conn(self, min_interval: float = 0.0) -> Any:
-        return self.source.client(self.connection(), min_interval)
+    def get_conn(self, limiter: CallLimiter | None = None) -> Any:
+        """A client of the source; `limiter` (default: none) is shared by the source's tasks."""
+        return self.source.client(self.connection(), limiter or Unlimited())
 
 
 def lake_s3_client(aws_conn_id: str = "lake_s3") -> Any:

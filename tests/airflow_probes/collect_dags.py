@@ -64,19 +64,44 @@ def probe(repo_root: Path) -> dict[str, Any]:
             "doc": bool(dag.doc_md),
         }
 
+    from lakehouse.sources.limiter import Unlimited
     from lakehouse.sources.registry import get_source
     from lakehouse_airflow.hooks import SourceHook
 
     cg = SourceHook(get_source("coingecko"))
-    client = cg.get_conn(min_interval=4.0)
+    limiter = Unlimited()
+    client = cg.get_conn(limiter)
     sc = SourceHook(get_source("smartcitizen"))
+    out["priority"] = priority_weights(bag.dags["collect_coingecko"])
     out["hooks"] = {
         "coingecko": [cg.connection().extra["plan"], cg.rate_limit_per_minute,
                       client._http.base_url, sorted(client._http._headers),
-                      client._http._pacer.min_interval],
+                      client._http._limiter is limiter],
         "smartcitizen": [sc.rate_limit_per_minute, sc.get_conn()._http.base_url],
     }  # fmt: skip
     return out
+
+
+def priority_weights(dag: Any) -> dict[str, Any]:
+    """The collect tasks' weight rule after the DAG's serialization round trip (as the scheduler
+    reads it), and the weights it gives a scheduled, a manual and a backfill task instance."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    serialized = DagSerialization.from_dict(DagSerialization.to_dict(dag))
+    task = serialized.get_task("prices")
+    rule = task.weight_rule
+    weights = {
+        run_id.split("__")[0]: rule.get_weight(
+            TaskInstance(task=task, run_id=run_id, map_index=-1, dag_version_id=None)
+        )
+        for run_id in (
+            "scheduled__2026-01-01T00:01:00+00:00",
+            "manual__2026-01-01T00:01:00+00:00",
+            "backfill__2026-01-01T00:01:00+00:00",
+        )
+    }
+    return {"rule": f"{type(rule).__module__}.{type(rule).__name__}", "weights": weights}
 
 
 def main() -> None:

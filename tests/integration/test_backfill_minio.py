@@ -26,6 +26,7 @@ from lakehouse.simulator import market, sensors
 from lakehouse.sources import coingecko, smartcitizen
 from lakehouse.sources.coingecko.client import CoinGeckoHttpClient
 from lakehouse.sources.coingecko.planner import CoinGeckoSelection
+from lakehouse.sources.limiter import CallLimiter
 from lakehouse.sources.smartcitizen.client import SmartCitizenHttpClient
 from lakehouse.sources.smartcitizen.planner import SmartCitizenSelection
 
@@ -69,11 +70,10 @@ def test_a_past_hour_of_coingecko_lands_60_intervals_of_history(
 ) -> None:
     s3 = minio.client()
     writer = RawZoneWriter(s3, minio.lake.bucket)
-    spacings: set[float] = set()
 
-    def connect(spacing: float) -> CoinGeckoHttpClient:
-        spacings.add(spacing)  # in Airflow: one call every 4 s; here no waiting
-        return CoinGeckoHttpClient(simulator.coingecko_url)
+    def connect(limiter: CallLimiter) -> CoinGeckoHttpClient:
+        # In Airflow the shared limiter paces the calls; here run_collection's default: none.
+        return CoinGeckoHttpClient(simulator.coingecko_url, limiter=limiter)
 
     def task(interval: DataInterval) -> Any:
         return run_collection(
@@ -84,15 +84,12 @@ def test_a_past_hour_of_coingecko_lands_60_intervals_of_history(
             interval=interval,
             run_id=run_id(interval),
             now=sim_now,
-            rate_limit_per_minute=30,
-            concurrent_tasks=2,
             parts=("prices", "markets"),
         )
 
     for outcome in in_pool(task, slots=2):
         assert outcome.mode == "history" and all(r.created for r in outcome.results)
 
-    assert spacings == {4.0}
     objects = stored(s3, minio.lake.bucket, CHARTS)
     assert len(objects) == 60 * 2
     assert not stored(s3, minio.lake.bucket, "raw/coingecko/coins_markets/date=2024-03-25/")
@@ -121,7 +118,6 @@ def test_a_past_hour_of_coingecko_lands_60_intervals_of_history(
         interval=INTERVALS[17],
         run_id=run_id(INTERVALS[17]),
         now=sim_now + timedelta(minutes=5),
-        rate_limit_per_minute=30,
     )
     assert [r.created for r in retry.results] == [False, False]
     assert len(stored(s3, minio.lake.bucket, CHARTS)) == 60 * 2
@@ -134,9 +130,8 @@ def test_a_past_hour_of_smartcitizen_lands_60_intervals_of_readings(
     writer = RawZoneWriter(s3, minio.lake.bucket)
     selection = SmartCitizenSelection((DEVICE,), world_map=True)
 
-    def connect(spacing: float) -> SmartCitizenHttpClient:
-        assert spacing == 2.0  # 120/min over a pool of 4
-        return SmartCitizenHttpClient(f"{simulator.base_url}/v0")
+    def connect(limiter: CallLimiter) -> SmartCitizenHttpClient:
+        return SmartCitizenHttpClient(f"{simulator.base_url}/v0", limiter=limiter)
 
     def task(interval: DataInterval) -> Any:
         return run_collection(
@@ -147,8 +142,6 @@ def test_a_past_hour_of_smartcitizen_lands_60_intervals_of_readings(
             interval=interval,
             run_id=run_id(interval),
             now=sim_now,
-            rate_limit_per_minute=120,
-            concurrent_tasks=4,
         )
 
     for outcome in in_pool(task, slots=4):
@@ -182,8 +175,6 @@ def test_a_past_hour_of_smartcitizen_lands_60_intervals_of_readings(
         interval=INTERVALS[0],
         run_id=run_id(INTERVALS[0]),
         now=sim_now,
-        rate_limit_per_minute=120,
-        concurrent_tasks=4,
     )
     assert not any(r.created for r in retry.results)
     assert len(stored(s3, minio.lake.bucket, READINGS)) == 60 * len(device_sensors)

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,6 +28,7 @@ from lakehouse.sources.coingecko.client import CoinGeckoHttpClient
 from lakehouse.sources.coingecko.collect import collect_coingecko
 from lakehouse.sources.coingecko.planner import CoinGeckoSelection
 from lakehouse.sources.http import ApiError, RateLimited, retrying_session
+from lakehouse.sources.limiter import SlidingWindowLimiter
 from lakehouse.sources.smartcitizen.client import SmartCitizenHttpClient
 from lakehouse.sources.smartcitizen.collect import collect_smartcitizen
 from lakehouse.sources.smartcitizen.planner import SmartCitizenSelection
@@ -99,13 +101,12 @@ def test_live_coingecko_lands_simple_price_and_the_markets_page(
     s3 = MemoryS3()
     outcome = run_collection(
         coingecko.SOURCE,
-        lambda spacing: clients(simulator).coingecko,
+        lambda _limiter: clients(simulator).coingecko,
         RawZoneWriter(s3, "lake"),
         CG,
         interval=LIVE,
         run_id="scheduled__1",
         now=sim_now,
-        rate_limit_per_minute=30,
     )
 
     assert outcome.mode == "live"
@@ -150,13 +151,12 @@ def test_history_coingecko_lands_one_chart_per_pair_with_the_simulators_values(
     s3 = MemoryS3()
     outcome = run_collection(
         coingecko.SOURCE,
-        lambda spacing: clients(simulator).coingecko,
+        lambda _limiter: clients(simulator).coingecko,
         RawZoneWriter(s3, "lake"),
         CG,
         interval=PAST,
         run_id="backfill__1",
         now=sim_now,
-        rate_limit_per_minute=6000,
     )
 
     assert outcome.mode == "history"
@@ -191,13 +191,12 @@ def test_live_smartcitizen_lands_every_device_shape_and_the_world_map(
     s3 = MemoryS3()
     run_collection(
         smartcitizen.SOURCE,
-        lambda spacing: clients(simulator).smartcitizen,
+        lambda _limiter: clients(simulator).smartcitizen,
         RawZoneWriter(s3, "lake"),
         SC,
         interval=LIVE,
         run_id="scheduled__1",
         now=sim_now,
-        rate_limit_per_minute=120,
     )
 
     devices = s3.envelopes("raw/smartcitizen/device/")
@@ -227,13 +226,12 @@ def test_history_smartcitizen_lands_each_sensors_readings_and_not_the_device(
     caplog.set_level(logging.INFO, logger="lakehouse")
     outcome = run_collection(
         smartcitizen.SOURCE,
-        lambda spacing: clients(simulator).smartcitizen,
+        lambda _limiter: clients(simulator).smartcitizen,
         RawZoneWriter(s3, "lake"),
         SmartCitizenSelection((13006, 16777), world_map=True),
         interval=PAST,
         run_id="backfill__1",
         now=sim_now,
-        rate_limit_per_minute=120,
     )
 
     assert outcome.mode == "history"
@@ -500,13 +498,12 @@ def test_the_key_appears_in_no_log_error_or_object(
     s3 = MemoryS3()
     run_collection(
         coingecko.SOURCE,
-        lambda spacing: clients(simulator).coingecko,
+        lambda _limiter: clients(simulator).coingecko,
         RawZoneWriter(s3, "lake"),
         CG,
         interval=LIVE,
         run_id="r",
         now=sim_now,
-        rate_limit_per_minute=30,
     )
     with pytest.raises(ApiError) as raised:
         collect_coingecko(
@@ -520,39 +517,23 @@ def test_the_key_appears_in_no_log_error_or_object(
     assert all(SECRET.encode() not in body for body in s3.objects.values())
 
 
-def test_backfill_calls_are_spaced_by_the_rate_limit(
-    simulator: Any, sim_now: datetime, faults: Any
+def test_backfills_take_the_limiter_for_history_and_live_runs_the_whole_limit(
+    simulator: Any, sim_now: datetime, faults: Any, tmp_path: Path
 ) -> None:
-    spacings: list[float] = []
+    shared = SlidingWindowLimiter("coingecko", tmp_path / "coingecko.json", 30, reserved=2)
+    seen: list[SlidingWindowLimiter] = []
 
-    def connect(spacing: float) -> CoinGeckoHttpClient:
-        spacings.append(spacing)
+    def connect(limiter: SlidingWindowLimiter) -> CoinGeckoHttpClient:
+        seen.append(limiter)
         return clients(simulator).coingecko
 
-    run_collection(
-        coingecko.SOURCE,
-        connect,
-        RawZoneWriter(MemoryS3(), "lake"),
-        CG,
-        interval=PAST,
-        run_id="r",
-        now=sim_now,
-        rate_limit_per_minute=30,
-        concurrent_tasks=2,
-    )
-    run_collection(
-        coingecko.SOURCE,
-        connect,
-        RawZoneWriter(MemoryS3(), "lake"),
-        CG,
-        interval=LIVE,
-        run_id="r",
-        now=sim_now,
-        rate_limit_per_minute=30,
-        concurrent_tasks=2,
-    )
+    for interval in (PAST, LIVE):
+        run_collection(
+            coingecko.SOURCE, connect, RawZoneWriter(MemoryS3(), "lake"), CG,
+            interval=interval, run_id="r", now=sim_now, limiter=shared,
+        )  # fmt: skip
 
-    assert spacings == [4.0, 0]
+    assert [(limiter.history, limiter.ceiling) for limiter in seen] == [(True, 28), (False, 30)]
 
 
 def test_live_history_switch_uses_the_clock_not_the_run_type(
@@ -562,13 +543,12 @@ def test_live_history_switch_uses_the_clock_not_the_run_type(
     s3 = MemoryS3()
     outcome = run_collection(
         coingecko.SOURCE,
-        lambda spacing: clients(simulator).coingecko,
+        lambda _limiter: clients(simulator).coingecko,
         RawZoneWriter(s3, "lake"),
         CG,
         interval=LIVE,
         run_id="scheduled__late",
         now=sim_now + timedelta(minutes=30),
-        rate_limit_per_minute=6000,
         parts=("prices",),
     )
 

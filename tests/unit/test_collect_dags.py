@@ -27,6 +27,8 @@ def parsed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         ),
         "SMARTCITIZEN_DEVICES": "13006,16777",
         "SMARTCITIZEN_WORLD_MAP": "true",
+        "COINGECKO_MARKETS_EVERY_MINUTES": "5",
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROBES_DIR.parents[1] / "plugins"),
     }  # fmt: skip
     home = tmp_path_factory.mktemp("airflow-home")
     return run_probe(PROBE, home, env, drop_prefixes=("AIRFLOW", "COINGECKO_"))
@@ -48,6 +50,8 @@ def test_param_defaults_come_from_the_configuration(parsed: dict[str, Any]) -> N
         "coins": ["bitcoin", "ethereum", "solana"],
         "currencies": ["usd", "eur"],
         "top_n": 100,
+        "prices_every_minutes": 1,
+        "markets_every_minutes": 5,
         "history": False,
     }
     assert parsed["dags"]["collect_smartcitizen"]["params"] == {
@@ -81,6 +85,13 @@ def test_the_trigger_form_refuses_bad_params_with_a_clear_message(parsed: dict[s
 
 def test_hooks_turn_connections_into_clients(parsed: dict[str, Any]) -> None:
     assert parsed["hooks"]["coingecko"] == [
-        "pro", 500, "http://127.0.0.1:8090/api/v3", ["accept", "x-cg-pro-api-key"], 4.0
+        "pro", 500, "http://127.0.0.1:8090/api/v3", ["accept", "x-cg-pro-api-key"], True
     ]  # fmt: skip
     assert parsed["hooks"]["smartcitizen"] == [60, "https://api.smartcitizen.me/v0"]
+
+
+def test_live_runs_weigh_more_than_backfills_after_serialization(parsed: dict[str, Any]) -> None:
+    """The plugin registers the strategy, so the DAG serializes with it; the scheduler then gives
+    live runs' tasks the pool first (lakehouse_airflow.priority)."""
+    assert parsed["priority"]["rule"] == "lakehouse_airflow.priority.LiveFirst"
+    assert parsed["priority"]["weights"] == {"scheduled": 100, "manual": 100, "backfill": 1}

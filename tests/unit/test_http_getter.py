@@ -1,9 +1,9 @@
-"""The shared GET of both API clients: 429 and Retry-After, pacing, secrets kept out of errors."""
+"""The shared GET of both API clients: 429 and Retry-After, the call limiter, secrets hidden."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -15,7 +15,6 @@ from urllib3.exceptions import MaxRetryError, ReadTimeoutError
 from lakehouse.sources.http import (
     ApiError,
     JsonGetter,
-    Pacer,
     RateLimited,
     parse_retry_after,
 )
@@ -190,62 +189,40 @@ def test_recorded_params_put_the_path_ids_first_and_send_only_the_query() -> Non
     )
 
 
-# --- pacing ------------------------------------------------------------------------------------
+# --- the shared call limiter ---------------------------------------------------------------
 
 
-class FakeTime:
+class CountingLimiter:
+    """Records each slot taken; the shared file-based limiter is tested in test_limiter.py."""
+
     def __init__(self) -> None:
-        self.now = 100.0
-        self.sleeps: list[float] = []
+        self.taken: list[str] = []
 
-    def monotonic(self) -> float:
-        return self.now
+    def acquire(self, endpoint: str) -> None:
+        self.taken.append(endpoint)
 
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(round(seconds, 6))
-        self.now += seconds
+    def for_history(self) -> CountingLimiter:
+        return self
 
 
-def test_pacer_keeps_calls_apart_and_does_not_delay_the_first() -> None:
-    clock = FakeTime()
-    pacer = Pacer(4.0, monotonic=clock.monotonic, sleep=clock.sleep)
-
-    pacer.wait()  # first call: at once
-    clock.now += 1.5  # the call took 1.5 s
-    pacer.wait()  # waits the remaining 2.5 s
-    clock.now += 10  # a slow call: no wait after it
-    pacer.wait()
-
-    assert clock.sleeps == [2.5]
-
-
-def test_pacer_without_interval_never_sleeps() -> None:
-    clock = FakeTime()
-    pacer = Pacer(0.0, monotonic=clock.monotonic, sleep=clock.sleep)
-    for _ in range(5):
-        pacer.wait()
-    assert clock.sleeps == []
-
-
-def test_pacer_refuses_a_negative_interval() -> None:
-    with pytest.raises(ValueError):
-        Pacer(-1)
-
-
-def test_the_getter_paces_every_request() -> None:
-    clock = FakeTime()
-    adapter = Scripted(*[(200, b"{}", {})] * 3)
+def test_the_getter_takes_a_slot_before_every_request_a_retry_after_429_too() -> None:
+    adapter = Scripted(
+        (429, b"slow down", {"Retry-After": "1"}), (200, b"{}", {}), (200, b"{}", {})
+    )
     session = requests.Session()
     session.mount("https://", adapter)
+    limiter = CountingLimiter()
     http = JsonGetter(
         "smartcitizen",
         "https://api.example.invalid/v0",
         session=session,
-        pacer=Pacer(2.0, monotonic=clock.monotonic, sleep=clock.sleep),
-        clock=lambda: NOW + timedelta(seconds=clock.now),
+        limiter=limiter,
+        clock=lambda: NOW,
+        sleep=lambda _seconds: None,
     )
 
-    for _ in range(3):
-        http.get("device", "/devices/1", {})
+    http.get("device", "/devices/1", {})
+    http.get("device", "/devices/2", {})
 
-    assert clock.sleeps == [2.0, 2.0]
+    assert limiter.taken == ["device"] * 3
+    assert len(adapter.sent) == 3

@@ -16,7 +16,6 @@ from lakehouse.sources.coingecko.planner import (
     plan_coingecko,
 )
 from lakehouse.sources.coingecko.settings import CoinGeckoSettings
-from lakehouse.sources.http import history_spacing
 from lakehouse.sources.planning import HISTORY_LAG, choose_mode
 from lakehouse.sources.smartcitizen.planner import (
     Device,
@@ -212,21 +211,3 @@ def test_good_params_and_settings_make_the_same_selection() -> None:
     assert SmartCitizenSelection.from_params(
         {"devices": ["13006", 1616], "world_map": True}
     ) == SmartCitizenSelection((13006, 1616), True)
-
-
-# --- pacing ---------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("rate", "tasks", "spacing"),
-    [(30, 2, 4.0), (30, 1, 2.0), (120, 4, 2.0), (500, 2, 0.24), (60, 0, 1.0)],
-)
-def test_history_spacing_shares_the_rate_limit_among_the_pools_tasks(
-    rate: int, tasks: int, spacing: float
-) -> None:
-    assert history_spacing(rate, tasks) == pytest.approx(spacing)
-
-
-def test_history_spacing_needs_a_positive_rate() -> None:
-    with pytest.raises(ValueError, match="rate limit must be positive"):
-        history_spacing(0, 2)

@@ -100,6 +100,8 @@ def airflow_env(
         "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(ports.airflow_triggerer_logs),
         **{name: json.dumps(conn) for name, conn in connections.items()},
         "AIRFLOW_VAR_LAKEHOUSE_BUCKET": settings.lake.bucket,
+        # Every task process of a source shares its call limiter's file here.
+        "AIRFLOW_VAR_LAKEHOUSE_LIMITS_DIR": str(settings.limits),
         "AIRFLOW_VAR_LAKEHOUSE_SPARK_IVY_DIR": str(install.ivy_dir(settings.tools_dir)),
         "AIRFLOW_VAR_LAKEHOUSE_SPARK_UI_PORT": str(ports.spark_ui),
     }

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
 from lakehouse.raw_zone import DataInterval, Mode, PutResult, RawZoneWriter
+from lakehouse.sources.budget import PartCalls, monthly_calls, peak_calls_per_minute
+from lakehouse.sources.limiter import CallLimiter, SlidingWindowLimiter, limit_file
 
 Selection = TypeVar("Selection")
 Client = TypeVar("Client")
@@ -97,11 +100,15 @@ class Source(Generic[Selection, Client]):
     """The trigger form: Param name -> JSON schema with `default` and `description`."""
     selection: Callable[[Mapping[str, Any]], Selection]
     """Validates a run's Params; raises ValueError naming the bad value."""
-    client: Callable[[Connection, float], Client]
-    """A client for the Connection, spacing its calls at least the given seconds apart."""
+    client: Callable[[Connection, CallLimiter], Client]
+    """A client for the Connection that takes a slot of the limiter before every request."""
     default_rate_limit: Callable[[Connection], int]
     collect: Collector[Selection, Client]
     tags: tuple[str, ...] = ()
+    live_calls: Callable[[SourceSettings], tuple[PartCalls, ...]] = lambda _settings: ()
+    """The call budget, 1 of 2: each part's live calls per run and cadence at these settings."""
+    monthly_credits: Callable[[SourceSettings], int | None] = lambda _settings: None
+    """The call budget, 2 of 2: the plan's calls a month; None when the API has no monthly cap."""
 
     @property
     def dag_id(self) -> str:
@@ -109,6 +116,27 @@ class Source(Generic[Selection, Client]):
 
     def pool_slots_variable(self) -> str:
         return f"LAKEHOUSE_{self.name.upper()}_POOL_SLOTS"
+
+    def monthly_calls(self, settings: SourceSettings) -> int:
+        """What the live schedule costs in a 30-day month (`lakehouse.sources.budget`)."""
+        return monthly_calls(self.live_calls(settings))
+
+    def live_reserve(self, settings: SourceSettings, rate_limit: int) -> int:
+        """Slots of each minute of the shared limiter that backfills leave to live calls."""
+        return min(peak_calls_per_minute(self.live_calls(settings)), rate_limit - 1)
+
+    def call_limiter(
+        self, limits_dir: Path, conn: Connection, settings: SourceSettings
+    ) -> SlidingWindowLimiter:
+        """The limiter every process calling this API shares: the Connection's rate limit, with
+        the live calls of a minute reserved from backfills."""
+        rate = self.rate_limit_per_minute(conn)
+        return SlidingWindowLimiter(
+            self.name,
+            limit_file(limits_dir, self.name),
+            rate,
+            reserved=self.live_reserve(settings, rate),
+        )
 
     def rate_limit_per_minute(self, conn: Connection) -> int:
         """The connection extra `rate_limit_per_minute`, else the source's default for it."""

@@ -22,6 +22,7 @@ from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
 from lakehouse.raw_zone import ApiResponse
+from lakehouse.sources.limiter import CallLimiter, Unlimited
 
 log = logging.getLogger(__name__)
 
@@ -115,44 +116,6 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     return max(0.0, (when - now).total_seconds())
 
 
-class Pacer:
-    """Keeps at least `min_interval` seconds between the starts of consecutive calls.
-
-    Backfills use it to spread their calls within an API's rate limit (see `history_spacing`).
-    """
-
-    def __init__(
-        self,
-        min_interval: float = 0.0,
-        monotonic: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        if min_interval < 0:
-            raise ValueError(f"min_interval must not be negative, got {min_interval}")
-        self.min_interval = min_interval
-        self._monotonic = monotonic
-        self._sleep = sleep
-        self._last: float | None = None
-
-    def wait(self) -> None:
-        if self.min_interval and self._last is not None:
-            delay = self._last + self.min_interval - self._monotonic()
-            if delay > 0:
-                self._sleep(delay)
-        self._last = self._monotonic()
-
-
-def history_spacing(rate_limit_per_minute: int, concurrent_tasks: int) -> float:
-    """Seconds between one task's calls so that `concurrent_tasks` of them stay within the limit.
-
-    The Airflow pool of an API caps how many of its tasks run at once; each task then takes its
-    share of the rate limit. E.g. CoinGecko demo: 30/min over a pool of 2 -> one call every 4 s.
-    """
-    if rate_limit_per_minute <= 0:
-        raise ValueError(f"rate limit must be positive, got {rate_limit_per_minute}")
-    return 60.0 * max(1, concurrent_tasks) / rate_limit_per_minute
-
-
 def _describe(exc: requests.RequestException) -> str:
     """The exception's kind, looking through urllib3's MaxRetryError to what really happened."""
     cause = exc.args[0] if exc.args else None
@@ -166,7 +129,9 @@ class JsonGetter:
     """GETs JSON from one API: the only place the clients' requests are made.
 
     `secrets` (an API key) are sent only as headers and scrubbed from every error message, in case
-    an API echoes them back. `params` recorded in the response are what the raw zone keeps.
+    an API echoes them back. `params` recorded in the response are what the raw zone keeps. Each
+    request first takes a slot of the source's shared `limiter` (`lakehouse.sources.limiter`), so
+    live and backfill runs together stay within the API's per-minute limit.
     """
 
     def __init__(
@@ -180,7 +145,7 @@ class JsonGetter:
         session: requests.Session | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         max_retry_after: float = MAX_RETRY_AFTER_S,
-        pacer: Pacer | None = None,
+        limiter: CallLimiter | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.source = source
@@ -191,7 +156,7 @@ class JsonGetter:
         self._session = session or retrying_session()
         self._clock = clock
         self._max_retry_after = max_retry_after
-        self._pacer = pacer or Pacer()
+        self._limiter: CallLimiter = limiter or Unlimited()
         self._sleep = sleep
 
     def get(
@@ -205,7 +170,7 @@ class JsonGetter:
         url = f"{self.base_url}{path}"
         waited = False
         while True:
-            self._pacer.wait()
+            self._limiter.acquire(endpoint)  # every request counts, a retry after a 429 too
             try:
                 response = self._session.get(
                     url, params=dict(query), headers=self._headers, timeout=self._timeout

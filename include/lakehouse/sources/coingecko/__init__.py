@@ -10,8 +10,9 @@ from typing import Any
 from lakehouse.sources.base import Connection, Source, SourceSettings
 from lakehouse.sources.coingecko.client import MAX_TOP_N, CoinGeckoApi, CoinGeckoHttpClient
 from lakehouse.sources.coingecko.collect import collect_coingecko
-from lakehouse.sources.coingecko.planner import PARTS, CoinGeckoSelection
+from lakehouse.sources.coingecko.planner import PARTS, CoinGeckoSelection, live_calls
 from lakehouse.sources.coingecko.settings import PLAN_URLS, RATE_LIMITS, CoinGeckoSettings
+from lakehouse.sources.limiter import CallLimiter
 
 ID_LIST: dict[str, Any] = {
     "type": "array",
@@ -40,6 +41,16 @@ def _params(settings: SourceSettings) -> dict[str, dict[str, Any]]:
             "maximum": MAX_TOP_N,
             "description": "/coins/markets: how many coins, by market cap",
         },
+        **{
+            f"{part}_every_minutes": {
+                "default": defaults[f"{part}_every_minutes"],
+                "type": "integer",
+                "minimum": 1,
+                "description": f"live runs collect {endpoint} only when the interval starts on a "
+                "multiple of this many minutes (to fit the plan's monthly credits)",
+            }
+            for part, endpoint in (("prices", "/simple/price"), ("markets", "/coins/markets"))
+        },
     }
 
 
@@ -50,14 +61,20 @@ def _plan(conn: Connection) -> str:
     return plan
 
 
-def _client(conn: Connection, min_interval: float) -> CoinGeckoApi:
+def _client(conn: Connection, limiter: CallLimiter) -> CoinGeckoApi:
     plan = _plan(conn)
     return CoinGeckoHttpClient(
         base_url=conn.host or PLAN_URLS[plan],
         api_key=conn.password,
         plan=plan,
-        min_interval=min_interval,
+        limiter=limiter,
     )
+
+
+def _settings(settings: SourceSettings) -> CoinGeckoSettings:
+    if not isinstance(settings, CoinGeckoSettings):
+        raise TypeError(f"coingecko needs CoinGeckoSettings, got {type(settings).__name__}")
+    return settings
 
 
 SOURCE: Source[CoinGeckoSelection, CoinGeckoApi] = Source(
@@ -75,4 +92,6 @@ SOURCE: Source[CoinGeckoSelection, CoinGeckoApi] = Source(
     default_rate_limit=lambda conn: RATE_LIMITS[_plan(conn)],
     collect=collect_coingecko,
     tags=("coingecko",),
+    live_calls=lambda settings: live_calls(_settings(settings)),
+    monthly_credits=lambda settings: _settings(settings).monthly_credits,
 )

@@ -23,7 +23,8 @@ from typing import Protocol
 
 import requests
 
-from lakehouse.sources.http import MAX_RETRY_AFTER_S, ApiResponse, JsonGetter, Pacer
+from lakehouse.sources.http import MAX_RETRY_AFTER_S, ApiResponse, JsonGetter
+from lakehouse.sources.limiter import CallLimiter
 
 SOURCE = "coingecko"
 KEY_HEADERS = {"demo": "x-cg-demo-api-key", "pro": "x-cg-pro-api-key"}
@@ -89,7 +90,7 @@ class CoinGeckoHttpClient:
         timeout: float = 10.0,
         session: requests.Session | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        min_interval: float = 0.0,
+        limiter: CallLimiter | None = None,
         max_retry_after: float = MAX_RETRY_AFTER_S,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -104,7 +105,7 @@ class CoinGeckoHttpClient:
             session=session,
             clock=clock,
             max_retry_after=max_retry_after,
-            pacer=Pacer(min_interval, sleep=sleep),
+            limiter=limiter,
             sleep=sleep,
         )
 

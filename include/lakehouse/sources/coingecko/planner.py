@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from lakehouse.raw_zone import DataInterval, Mode
+from lakehouse.sources.budget import PartCalls, is_due
 from lakehouse.sources.coingecko.client import market_pages, validate_ids, validate_top_n
 from lakehouse.sources.coingecko.settings import CoinGeckoSettings
 from lakehouse.sources.planning import Plan, check_parts
@@ -17,11 +18,15 @@ PARTS = ("prices", "markets")
 
 @dataclass(frozen=True)
 class CoinGeckoSelection:
-    """Coins, currencies and how many top coins by market cap `/coins/markets` lands."""
+    """Coins, currencies and how many top coins by market cap `/coins/markets` lands; live runs
+    collect prices and markets every so many minutes (the call budget, `lakehouse.sources.budget`).
+    """
 
     coins: tuple[str, ...]
     currencies: tuple[str, ...]
     top_n: int
+    prices_every_minutes: int = 1
+    markets_every_minutes: int = 1
 
     @property
     def markets_currency(self) -> str:
@@ -38,11 +43,31 @@ class CoinGeckoSelection:
             coins=validate_ids("coins", params["coins"]),
             currencies=validate_ids("currencies", params["currencies"]),
             top_n=validate_top_n(params["top_n"]),
+            # Optional: runs created before the cadences existed collect every minute.
+            prices_every_minutes=_cadence(params, "prices_every_minutes"),
+            markets_every_minutes=_cadence(params, "markets_every_minutes"),
         )
 
     @classmethod
     def from_settings(cls, settings: CoinGeckoSettings) -> CoinGeckoSelection:
         return cls.from_params(settings.default_params())
+
+
+def _cadence(params: Mapping[str, Any], name: str) -> int:
+    every = params.get(name, 1)
+    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+        raise ValueError(f"{name}: must be a whole number of minutes, at least 1, got {every!r}")
+    return every
+
+
+def _not_due(what: str, every: int, interval: DataInterval) -> str | None:
+    """Why a live run skips a part collected every `every` minutes, or None when it is due."""
+    if is_due(interval.start, every):
+        return None
+    return (
+        f"coingecko {what} is collected every {every} minutes (call budget) and "
+        f"{interval.start:%H:%M} is not on that grid"
+    )
 
 
 @dataclass(frozen=True)
@@ -82,7 +107,10 @@ def plan_coingecko(
     skipped: list[str] = []
     if "prices" in parts:
         if mode == "live":
-            calls.append(SimplePrice(selection.coins, selection.currencies))
+            if skip := _not_due("/simple/price", selection.prices_every_minutes, interval):
+                skipped.append(skip)
+            else:
+                calls.append(SimplePrice(selection.coins, selection.currencies))
         else:
             calls.extend(
                 MarketChartRange(coin, currency, interval.start, interval.end)
@@ -91,10 +119,26 @@ def plan_coingecko(
             )
     if "markets" in parts:
         if mode == "live":
-            calls.extend(
-                CoinsMarkets(selection.markets_currency, per_page, page)
-                for per_page, page in market_pages(selection.top_n)
-            )
+            if skip := _not_due("/coins/markets", selection.markets_every_minutes, interval):
+                skipped.append(skip)
+            else:
+                calls.extend(
+                    CoinsMarkets(selection.markets_currency, per_page, page)
+                    for per_page, page in market_pages(selection.top_n)
+                )
         else:
             skipped.append("coingecko /coins/markets has no history: a backfill lands prices only")
     return Plan(mode, tuple(calls), tuple(skipped))
+
+
+def live_calls(settings: CoinGeckoSettings) -> tuple[PartCalls, ...]:
+    """The call budget: one `/simple/price` for all pairs, one `/coins/markets` per page."""
+    return (
+        PartCalls("prices", 1, settings.prices_every_minutes, "COINGECKO_PRICES_EVERY_MINUTES"),
+        PartCalls(
+            "markets",
+            len(market_pages(settings.markets_top_n)),
+            settings.markets_every_minutes,
+            "COINGECKO_MARKETS_EVERY_MINUTES",
+        ),
+    )

@@ -8,10 +8,17 @@ from __future__ import annotations
 from typing import Any
 
 from lakehouse.sources.base import Connection, Source, SourceSettings
+from lakehouse.sources.budget import PartCalls
+from lakehouse.sources.limiter import CallLimiter
 from lakehouse.sources.smartcitizen.client import SmartCitizenApi, SmartCitizenHttpClient
 from lakehouse.sources.smartcitizen.collect import collect_smartcitizen
 from lakehouse.sources.smartcitizen.planner import PARTS, SmartCitizenSelection
-from lakehouse.sources.smartcitizen.settings import BASE_URL, RATE_LIMIT, SmartCitizenSettings
+from lakehouse.sources.smartcitizen.settings import (
+    BASE_URL,
+    MONTHLY_CREDITS,
+    RATE_LIMIT,
+    SmartCitizenSettings,
+)
 
 
 def _params(settings: SourceSettings) -> dict[str, dict[str, Any]]:
@@ -32,8 +39,18 @@ def _params(settings: SourceSettings) -> dict[str, dict[str, Any]]:
     }
 
 
-def _client(conn: Connection, min_interval: float) -> SmartCitizenApi:
-    return SmartCitizenHttpClient(base_url=conn.host or BASE_URL, min_interval=min_interval)
+def _client(conn: Connection, limiter: CallLimiter) -> SmartCitizenApi:
+    return SmartCitizenHttpClient(base_url=conn.host or BASE_URL, limiter=limiter)
+
+
+def _live_calls(settings: SourceSettings) -> tuple[PartCalls, ...]:
+    """One device object per device every minute, and the world map when it is enabled."""
+    if not isinstance(settings, SmartCitizenSettings):
+        raise TypeError(f"smartcitizen needs SmartCitizenSettings, got {type(settings).__name__}")
+    return (
+        PartCalls("devices", len(settings.devices)),
+        PartCalls("world_map", 1 if settings.world_map else 0),
+    )
 
 
 SOURCE: Source[SmartCitizenSelection, SmartCitizenApi] = Source(
@@ -51,4 +68,6 @@ SOURCE: Source[SmartCitizenSelection, SmartCitizenApi] = Source(
     default_rate_limit=lambda _conn: RATE_LIMIT,
     collect=collect_smartcitizen,
     tags=("smartcitizen",),
+    live_calls=_live_calls,
+    monthly_credits=lambda _settings: MONTHLY_CREDITS,
 )

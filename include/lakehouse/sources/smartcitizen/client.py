@@ -24,7 +24,8 @@ from typing import Any, Literal, Protocol
 
 import requests
 
-from lakehouse.sources.http import MAX_RETRY_AFTER_S, ApiResponse, JsonGetter, Pacer
+from lakehouse.sources.http import MAX_RETRY_AFTER_S, ApiResponse, JsonGetter
+from lakehouse.sources.limiter import CallLimiter
 from lakehouse.sources.smartcitizen.settings import BASE_URL
 
 SOURCE = "smartcitizen"
@@ -84,7 +85,7 @@ class SmartCitizenHttpClient:
         timeout: float = 10.0,
         session: requests.Session | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        min_interval: float = 0.0,
+        limiter: CallLimiter | None = None,
         max_retry_after: float = MAX_RETRY_AFTER_S,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -95,7 +96,7 @@ class SmartCitizenHttpClient:
             session=session,
             clock=clock,
             max_retry_after=max_retry_after,
-            pacer=Pacer(min_interval, sleep=sleep),
+            limiter=limiter,
             sleep=sleep,
         )
 

@@ -16,6 +16,8 @@ from lakehouse.sources.base import Connection
 BASE_URL = "https://api.smartcitizen.me/v0"
 RATE_LIMIT = 120
 """Requests per minute: the API allows about 150/min per IP; keep some for everyone else."""
+MONTHLY_CREDITS: int | None = None
+"""The API is public and free: no key, no monthly quota, only the per-minute limit."""
 
 
 @dataclass(frozen=True)
@@ -24,8 +26,8 @@ class SmartCitizenSettings:
 
     Environment: SMARTCITIZEN_BASE_URL (default https://api.smartcitizen.me/v0),
     SMARTCITIZEN_DEVICES (comma list of device ids), SMARTCITIZEN_WORLD_MAP (`true`/`false`: also
-    land the world map every minute) and SMARTCITIZEN_RATE_LIMIT_PER_MINUTE (backfills pace their
-    calls to it).
+    land the world map every minute) and SMARTCITIZEN_RATE_LIMIT_PER_MINUTE (the shared call
+    limiter keeps live and backfill calls together within it).
     """
 
     base_url: str = BASE_URL
