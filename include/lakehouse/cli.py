@@ -184,6 +184,7 @@ def _collect(settings: Settings, args: argparse.Namespace) -> int:
             run_id=f"cli__{now.isoformat(timespec='seconds')}",
             now=now,
             limiter=source.call_limiter(settings.limits, conn, source_settings),
+            cache_dir=settings.limits,
             history=args.history,
         )
     except (ValueError, ApiError, CollectionFailed, BotoCoreError, ClientError) as exc:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import TypeVar
 
 from lakehouse.raw_zone import DataInterval, Envelope, Mode, PutResult, RawZoneWriter
@@ -120,11 +121,14 @@ def run_collection(
     limiter: CallLimiter | None = None,
     history: bool = False,
     parts: Sequence[str] | None = None,
+    cache_dir: Path | None = None,
 ) -> Collection:
     """Decide live or history, collect through the source's shared call limiter.
 
     `connect(limiter)` makes the client. A history run sees the limiter `for_history`: it leaves
-    the slots reserved for live calls free, so a backfill never starves the live minutes.
+    the slots reserved for live calls free, so a backfill never starves the live minutes. Before
+    any call, the source's `check` (if any) refuses a selection the API does not know, with its
+    lists cached in `cache_dir`.
     """
     parts = source.parts if parts is None else parts
     mode = choose_mode(interval, now, history=history)
@@ -137,7 +141,9 @@ def run_collection(
         interval.end.isoformat(),
         mode,
     )
+    client = connect(shared.for_history() if mode == "history" else shared)
+    if source.check is not None:
+        source.check(client, selection, cache_dir)
     return source.collect(
-        connect(shared.for_history() if mode == "history" else shared), writer, selection,
-        interval=interval, run_id=run_id, mode=mode, parts=parts,
-    )  # fmt: skip
+        client, writer, selection, interval=interval, run_id=run_id, mode=mode, parts=parts
+    )

@@ -19,6 +19,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from lakehouse.collect import run_collection
 from lakehouse.config import Settings
 from lakehouse.raw_zone import DataInterval
+from lakehouse.sources.base import InvalidSelection
 from lakehouse.sources.registry import get_source
 from lakehouse_airflow.hooks import SourceHook, raw_zone_writer
 
@@ -42,18 +43,24 @@ def collect_interval(
     hook = SourceHook(source)
     settings = Settings.from_env()
     limits_dir = Path(Variable.get("lakehouse_limits_dir", default=str(settings.limits)))
-    outcome = run_collection(
-        source,
-        hook.get_conn,
-        raw_zone_writer(Variable.get("lakehouse_bucket", default="lake")),
-        selection,
-        interval=DataInterval(data_interval_start, data_interval_end),
-        run_id=run_id,
-        now=datetime.now(UTC),
-        limiter=source.call_limiter(limits_dir, hook.connection(), settings.sources[source.name]),
-        history=bool(params.get("history", False)),
-        parts=(part,),
-    )
+    try:
+        outcome = run_collection(
+            source,
+            hook.get_conn,
+            raw_zone_writer(Variable.get("lakehouse_bucket", default="lake")),
+            selection,
+            interval=DataInterval(data_interval_start, data_interval_end),
+            run_id=run_id,
+            now=datetime.now(UTC),
+            limiter=source.call_limiter(
+                limits_dir, hook.connection(), settings.sources[source.name]
+            ),
+            history=bool(params.get("history", False)),
+            parts=(part,),
+            cache_dir=limits_dir,
+        )
+    except InvalidSelection as exc:  # the Params name what the API does not know
+        raise AirflowFailException(f"bad params: {exc}") from exc
     if not outcome.results and outcome.skipped:
         raise AirflowSkipException("; ".join(outcome.skipped))
     return outcome.keys

@@ -7,8 +7,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from memory_s3 import MemoryS3
 
-from lakehouse.raw_zone import ApiResponse
+from lakehouse.collect import run_collection
+from lakehouse.raw_zone import ApiResponse, DataInterval, RawZoneWriter
+from lakehouse.sources import coingecko
 from lakehouse.sources.base import InvalidSelection
 from lakehouse.sources.coingecko.catalog import Catalog, cached_catalog, check_selection
 from lakehouse.sources.coingecko.planner import CoinGeckoSelection
@@ -72,3 +75,19 @@ def test_a_corrupt_cache_is_refetched(tmp_path: Path) -> None:
 
     assert "bitcoin" in cached_catalog(api, cache, clock=lambda: NOW).coin_ids
     assert api.calls == 2
+
+
+def test_a_run_naming_an_unknown_currency_fails_before_fetching_prices(tmp_path: Path) -> None:
+    class Recording(ListsApi):
+        def simple_price(self, *args: object) -> ApiResponse:
+            raise AssertionError("no price call for a selection CoinGecko does not know")
+
+    with pytest.raises(InvalidSelection, match=r"currencies: \['ethereum'\]"):
+        run_collection(
+            coingecko.SOURCE, lambda _limiter: Recording(), RawZoneWriter(MemoryS3(), "lake"),
+            CoinGeckoSelection(("bitcoin",), ("ethereum",), 10),
+            interval=DataInterval(NOW - timedelta(minutes=1), NOW), run_id="r", now=NOW,
+            parts=("prices",), cache_dir=tmp_path,
+        )  # fmt: skip
+
+    assert (tmp_path / "coingecko-catalog.json").exists()

@@ -104,6 +104,9 @@ class Source(Generic[Selection, Client]):
     """A client for the Connection that takes a slot of the limiter before every request."""
     default_rate_limit: Callable[[Connection], int]
     collect: Collector[Selection, Client]
+    check: Callable[[Client, Selection, Path | None], None] | None = None
+    """Checks a run's selection against the API's own lists, cached in the given directory;
+    raises InvalidSelection naming what the API does not know."""
     tags: tuple[str, ...] = ()
     live_calls: Callable[[SourceSettings], tuple[PartCalls, ...]] = lambda _settings: ()
     """The call budget, 1 of 2: each part's live calls per run and cadence at these settings."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from lakehouse.sources.base import Connection, Source, SourceSettings
+from lakehouse.sources.coingecko.catalog import check_with_catalog
 from lakehouse.sources.coingecko.client import MAX_TOP_N, CoinGeckoApi, CoinGeckoHttpClient
 from lakehouse.sources.coingecko.collect import collect_coingecko
 from lakehouse.sources.coingecko.planner import PARTS, CoinGeckoSelection, live_calls
@@ -91,6 +92,7 @@ SOURCE: Source[CoinGeckoSelection, CoinGeckoApi] = Source(
     client=_client,
     default_rate_limit=lambda conn: RATE_LIMITS[_plan(conn)],
     collect=collect_coingecko,
+    check=check_with_catalog,
     tags=("coingecko",),
     live_calls=lambda settings: live_calls(_settings(settings)),
     monthly_credits=lambda settings: _settings(settings).monthly_credits,

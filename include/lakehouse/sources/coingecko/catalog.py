@@ -122,3 +122,20 @@ def _unknown(kind: str, values: Iterable[str], known: frozenset[str], listed_by:
     if kind == "currencies" and any(value in known for value in ("eth", "btc")):
         hint = " (a currency is a code such as usd, eur or eth, not a coin id such as ethereum)"
     return f"{kind}: {bad!r} are not listed by CoinGecko's {listed_by}{hint}"
+
+
+def check_with_catalog(
+    api: CatalogApi, selection: CoinGeckoSelection, cache_dir: Path | None
+) -> None:
+    """The source's `check`: the lists from the day's cache (or the API), then the selection.
+
+    Lists that cannot be had (the API is down, rate limited) do not stop the run: its answer would
+    show an unknown id or currency anyway, as quarantined `missing_quote` pairs.
+    """
+    cache = None if cache_dir is None else cache_dir / "coingecko-catalog.json"
+    try:
+        catalog = cached_catalog(api, cache)
+    except (ApiError, ValueError) as exc:
+        log.warning("coingecko: could not check the coins and currencies (%s); collecting", exc)
+        return
+    check_selection(selection, catalog)

@@ -78,6 +78,10 @@ class CoinGeckoApi(Protocol):
         self, coin_id: str, vs_currency: str, start: datetime, end: datetime
     ) -> ApiResponse: ...
 
+    def coins_list(self) -> ApiResponse: ...
+
+    def supported_vs_currencies(self) -> ApiResponse: ...
+
 
 class CoinGeckoHttpClient:
     """Talks to the real API (or anything at `base_url` that answers like it)."""
