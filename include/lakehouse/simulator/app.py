@@ -18,16 +18,26 @@ from fastapi import FastAPI
 from lakehouse.config import SimulatorSettings
 from lakehouse.simulator import coingecko_api, fault_api, smartcitizen_api
 from lakehouse.simulator.faults import FaultInjector, parse_probabilities
+from lakehouse.simulator.rate_limit import RateLimiter
 
 
 def create_app(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     faults: FaultInjector | None = None,
+    settings: SimulatorSettings | None = None,
 ) -> FastAPI:
-    """A simulator whose clock and faults are its own, so tests can run several side by side."""
+    """A simulator whose clock, faults and rules are its own, so tests can run several side by
+    side. Without `settings` it follows the real APIs' defaults: CoinGecko's Demo plan, its
+    automatic history granularity, and both APIs' per-minute limits."""
+    rules = settings if settings is not None else SimulatorSettings()
     app = FastAPI(title="lakehouse API simulator", docs_url=None, redoc_url=None)
     app.state.clock = clock
     app.state.faults = faults if faults is not None else FaultInjector()
+    app.state.settings = rules
+    app.state.limiters = {
+        coingecko_api.API: RateLimiter(rules.coingecko_rate_limit),
+        smartcitizen_api.API: RateLimiter(rules.smartcitizen_rate_limit),
+    }
     app.include_router(coingecko_api.router)
     app.include_router(smartcitizen_api.router)
     app.include_router(fault_api.router)
@@ -76,5 +86,6 @@ def serve(host: str, port: int, settings: SimulatorSettings | None = None) -> No
     """Run the simulator in the foreground (what `lakehouse simulate` does)."""
     import uvicorn
 
-    injector = injector_from_settings(settings or SimulatorSettings())
-    uvicorn.run(create_app(faults=injector), host=host, port=port, log_level="warning")
+    rules = settings or SimulatorSettings()
+    app = create_app(faults=injector_from_settings(rules), settings=rules)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
