@@ -5,6 +5,10 @@ bodies, and values that are pure functions of the request and the clock (`market
 tests can predict them and live and history endpoints agree. Each API is one router
 (`coingecko_api`, `smartcitizen_api`); faults, shared by both, and their controls under
 /_simulator are `fault_api`. This module only assembles them and serves the result.
+
+By default it follows the real APIs' rules (`SimulatorSettings`): CoinGecko's Demo plan and its
+automatic history grain (`plans`, `market_chart`), and both APIs' per-minute limits
+(`rate_limit`). Tests that are not about those rules turn them off explicitly.
 """
 
 from __future__ import annotations
