@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from lakehouse.config import SimulatorSettings
 from lakehouse.simulator.app import create_app, serve_in_thread
 
 # 08:45:37 UTC lies in the minute that starts at 1711356300, the `last_updated_at` of the CoinGecko
@@ -39,9 +40,17 @@ class RunningSimulator:
         return f"{self.base_url}/api/v3"
 
 
+UNLIMITED = SimulatorSettings(coingecko_rate_limit=0, smartcitizen_rate_limit=0)
+"""The simulator with the real APIs' rules but no per-minute limits: for tests that are not about
+limits, whose calls on a fixed clock would otherwise all fall in one minute (the limits' own tests
+are tests/unit/test_simulator_rate_limits.py)."""
+
+
 @pytest.fixture(scope="module")
-def simulator() -> Iterator[RunningSimulator]:
-    app = create_app(clock=fixed_clock(SIM_NOW))
+def simulator(request: pytest.FixtureRequest) -> Iterator[RunningSimulator]:
+    """The served simulator; a test module may set `SIMULATOR_SETTINGS` to change its rules."""
+    settings = getattr(request.module, "SIMULATOR_SETTINGS", UNLIMITED)
+    app = create_app(clock=fixed_clock(SIM_NOW), settings=settings)
     running = RunningSimulator(base_url="")
 
     @app.middleware("http")

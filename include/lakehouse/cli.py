@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from lakehouse.config import Settings
+from lakehouse.config import SIMULATOR_HISTORIES, SIMULATOR_PLANS, Settings
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -139,16 +139,19 @@ def _simulate(settings: Settings, args: argparse.Namespace) -> int:
 
     from lakehouse.simulator.app import injector_from_settings, serve
 
-    sim = settings.simulator
-    sim = replace(
-        sim,
-        faults=",".join(args.fault) if args.fault else sim.faults,
-        fault_seed=sim.fault_seed if args.fault_seed is None else args.fault_seed,
-        retry_after=sim.retry_after if args.retry_after is None else args.retry_after,
-        slow_seconds=sim.slow_seconds if args.slow_seconds is None else args.slow_seconds,
-    )
+    given = {
+        "faults": ",".join(args.fault) if args.fault else None,
+        "fault_seed": args.fault_seed,
+        "retry_after": args.retry_after,
+        "slow_seconds": args.slow_seconds,
+        "coingecko_plan": args.coingecko_plan,
+        "coingecko_rate_limit": args.coingecko_rate_limit,
+        "smartcitizen_rate_limit": args.smartcitizen_rate_limit,
+        "history": args.history,
+    }
     try:
-        injector_from_settings(sim)  # a bad fault spec stops here, with its reason
+        sim = replace(settings.simulator, **{k: v for k, v in given.items() if v is not None})
+        injector_from_settings(sim)  # a bad fault spec or setting stops here, with its reason
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
@@ -291,6 +294,29 @@ def _add_simulate(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     simulate.add_argument("--fault-seed", type=int, help="seed of the fault draws")
     simulate.add_argument("--retry-after", type=int, help="seconds a 429 asks to wait")
     simulate.add_argument("--slow-seconds", type=float, help="how late a slow answer comes")
+    simulate.add_argument(
+        "--coingecko-plan",
+        choices=SIMULATOR_PLANS,
+        help="CoinGecko plan: history window, interval=5m|hourly (default: "
+        "LAKEHOUSE_SIMULATOR_COINGECKO_PLAN or demo)",
+    )
+    simulate.add_argument(
+        "--coingecko-rate-limit",
+        type=int,
+        metavar="N",
+        help="CoinGecko calls per minute before a 429, 0 for none (default: 30, the Demo plan's)",
+    )
+    simulate.add_argument(
+        "--smartcitizen-rate-limit",
+        type=int,
+        metavar="N",
+        help="Smart Citizen calls per minute before a 429, 0 for none (default: 150)",
+    )
+    simulate.add_argument(
+        "--history",
+        choices=SIMULATOR_HISTORIES,
+        help="api: CoinGecko's automatic history grain (default); minutely: a test option",
+    )
     simulate.set_defaults(run=_simulate)
 
 

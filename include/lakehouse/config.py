@@ -36,28 +36,70 @@ class LakeSettings:
         return f"{scheme}://{self.bucket}/{path.strip('/')}"
 
 
+SIMULATOR_PLANS = ("demo", "pro", "enterprise")
+SIMULATOR_HISTORIES = ("api", "minutely")
+
+
 @dataclass(frozen=True)
 class SimulatorSettings:
-    """Faults the API simulator injects by itself (it also takes them per request).
+    """How the API simulator behaves; the defaults are the real APIs' behaviour (the demo's).
 
-    LAKEHOUSE_SIMULATOR_FAULTS: `kind=probability` pairs, e.g. `429=0.05,500=0.02,slow=0.01`
-    (kinds: 429, 500, slow, malformed, html, drift); LAKEHOUSE_SIMULATOR_FAULT_SEED makes the
-    sequence of faults repeatable; LAKEHOUSE_SIMULATOR_RETRY_AFTER (seconds a 429 asks to wait) and
+    Faults it injects by itself (it also takes them per request): LAKEHOUSE_SIMULATOR_FAULTS,
+    `kind=probability` pairs, e.g. `429=0.05,500=0.02,slow=0.01` (kinds: 429, 500, slow,
+    malformed, html, drift); LAKEHOUSE_SIMULATOR_FAULT_SEED makes the sequence of faults
+    repeatable; LAKEHOUSE_SIMULATOR_RETRY_AFTER (seconds an injected 429 asks to wait) and
     LAKEHOUSE_SIMULATOR_SLOW_SECONDS (how long a slow response takes).
+
+    The real APIs' rules (see `lakehouse.simulator.plans` for the docs they follow):
+    LAKEHOUSE_SIMULATOR_COINGECKO_PLAN (`demo`, `pro`, `enterprise`): the CoinGecko plan, which sets
+    the history window and whether `interval=5m|hourly` is served; a request with a demo key is
+    always served as Demo. LAKEHOUSE_SIMULATOR_COINGECKO_RATE_LIMIT and
+    LAKEHOUSE_SIMULATOR_SMARTCITIZEN_RATE_LIMIT: calls per rolling minute before a 429 (0: no
+    limit; defaults 30, the Demo plan's figure on CoinGecko's pricing page, and 150, Smart
+    Citizen's per-IP limit). LAKEHOUSE_SIMULATOR_HISTORY: `api` serves CoinGecko history at the
+    API's automatic granularity; `minutely` is an explicit test option that serves one point per
+    minute for ranges within a day, which the real API never does.
     """
 
     faults: str = ""
     fault_seed: int = 0
     retry_after: int = 2
     slow_seconds: float = 15.0
+    coingecko_plan: str = "demo"
+    coingecko_rate_limit: int = 30
+    smartcitizen_rate_limit: int = 150
+    history: str = "api"
+
+    def __post_init__(self) -> None:
+        if self.coingecko_plan not in SIMULATOR_PLANS:
+            raise ValueError(
+                f"LAKEHOUSE_SIMULATOR_COINGECKO_PLAN must be one of {', '.join(SIMULATOR_PLANS)}, "
+                f"got {self.coingecko_plan!r}"
+            )
+        if self.history not in SIMULATOR_HISTORIES:
+            raise ValueError(
+                f"LAKEHOUSE_SIMULATOR_HISTORY must be one of {', '.join(SIMULATOR_HISTORIES)}, "
+                f"got {self.history!r}"
+            )
+        if self.coingecko_rate_limit < 0 or self.smartcitizen_rate_limit < 0:
+            raise ValueError("simulator rate limits must be 0 (off) or a positive number of calls")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> SimulatorSettings:
+        prefix = "LAKEHOUSE_SIMULATOR_"
         return cls(
-            faults=env.get("LAKEHOUSE_SIMULATOR_FAULTS", ""),
-            fault_seed=env_int(env, "LAKEHOUSE_SIMULATOR_FAULT_SEED", cls.fault_seed),
-            retry_after=env_int(env, "LAKEHOUSE_SIMULATOR_RETRY_AFTER", cls.retry_after),
-            slow_seconds=env_float(env, "LAKEHOUSE_SIMULATOR_SLOW_SECONDS", cls.slow_seconds),
+            faults=env.get(f"{prefix}FAULTS", ""),
+            fault_seed=env_int(env, f"{prefix}FAULT_SEED", cls.fault_seed),
+            retry_after=env_int(env, f"{prefix}RETRY_AFTER", cls.retry_after),
+            slow_seconds=env_float(env, f"{prefix}SLOW_SECONDS", cls.slow_seconds),
+            coingecko_plan=env.get(f"{prefix}COINGECKO_PLAN", cls.coingecko_plan).strip().lower(),
+            coingecko_rate_limit=env_int(
+                env, f"{prefix}COINGECKO_RATE_LIMIT", cls.coingecko_rate_limit
+            ),
+            smartcitizen_rate_limit=env_int(
+                env, f"{prefix}SMARTCITIZEN_RATE_LIMIT", cls.smartcitizen_rate_limit
+            ),
+            history=env.get(f"{prefix}HISTORY", cls.history).strip().lower(),
         )
 
 

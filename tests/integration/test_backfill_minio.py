@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from lakehouse.collect import run_collection
+from lakehouse.config import SimulatorSettings
 from lakehouse.raw_zone import DataInterval, RawZoneWriter
 from lakehouse.simulator import market, sensors
 from lakehouse.sources import coingecko, smartcitizen
@@ -31,6 +32,13 @@ from lakehouse.sources.smartcitizen.client import SmartCitizenHttpClient
 from lakehouse.sources.smartcitizen.planner import SmartCitizenSelection
 
 pytestmark = pytest.mark.integration
+
+# One price point per minute from market_chart_range, which no real plan serves (CoinGecko's grain
+# is 5-minutely within the last day, hourly beyond): the explicit minutely option, until backfills
+# fetch at the API's grain. No per-minute limits: this test is not about them (conftest.UNLIMITED).
+SIMULATOR_SETTINGS = SimulatorSettings(
+    history="minutely", coingecko_rate_limit=0, smartcitizen_rate_limit=0
+)
 
 HOUR = datetime(2024, 3, 25, 7, 0, tzinfo=UTC)
 INTERVALS = [

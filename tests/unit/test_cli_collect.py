@@ -103,3 +103,20 @@ def test_the_commands_and_options() -> None:
     assert (simulate.fault_seed, simulate.retry_after, simulate.slow_seconds) == (3, 30, 2.5)
     with pytest.raises(SystemExit):
         parser.parse_args(["collect", "binance"])
+
+
+def test_simulate_takes_the_real_api_rules_as_options() -> None:
+    simulate = build_parser().parse_args(
+        ["simulate", "--coingecko-plan", "enterprise", "--coingecko-rate-limit", "500",
+         "--smartcitizen-rate-limit", "0", "--history", "minutely"]
+    )  # fmt: skip
+
+    assert (simulate.coingecko_plan, simulate.coingecko_rate_limit) == ("enterprise", 500)
+    assert (simulate.smartcitizen_rate_limit, simulate.history) == (0, "minutely")
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["simulate", "--coingecko-plan", "free"])
+
+
+def test_simulate_refuses_a_negative_rate_limit(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "--port", "9", "--coingecko-rate-limit", "-1"]) == 1
+    assert "rate limits must be 0 (off) or a positive number" in capsys.readouterr().err

@@ -126,11 +126,24 @@ def test_only_unknown_coins_give_an_empty_object() -> None:
     assert response.json() == {}
 
 
-def test_invalid_currency_gives_200_with_an_empty_object() -> None:
-    response = simple_price(sim(), ids="bitcoin", vs_currencies="xyz")
+@pytest.mark.parametrize("currencies", ["xyz", "ethereum", "ethereum,bitcoin"])
+def test_unknown_currency_gives_200_with_an_empty_quote(currencies: str) -> None:
+    # The real answer to vs_currencies=ethereum (a coin id, not a currency): HTTP 200
+    # {"bitcoin":{}}.
+    response = simple_price(sim(), ids="bitcoin", vs_currencies=currencies)
 
     assert response.status_code == 200
-    assert response.json() == {}
+    assert response.json() == {"bitcoin": {}}
+
+
+def test_crypto_currencies_quote_in_the_coin_they_stand_for() -> None:
+    body = simple_price(sim(), ids="solana,bitcoin", vs_currencies="eth,btc").json()
+
+    in_usd = {coin: market.price(coin, "usd", MINUTE) for coin in ("solana", "bitcoin", "ethereum")}
+    assert body["bitcoin"]["btc"] == 1.0
+    # Prices carry 8 decimals, like the real API's.
+    assert body["solana"]["eth"] == pytest.approx(in_usd["solana"] / in_usd["ethereum"], abs=2e-8)
+    assert body["solana"]["btc"] == pytest.approx(in_usd["solana"] / in_usd["bitcoin"], abs=2e-8)
 
 
 def test_a_space_after_a_comma_drops_the_item_like_the_real_api() -> None:

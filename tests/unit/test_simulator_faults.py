@@ -24,8 +24,15 @@ PRICE = ("/api/v3/simple/price", {"ids": "bitcoin", "vs_currencies": "usd"})
 DEVICE = ("/v0/devices/13006", {})
 
 
+# No per-minute limits: these tests are about faults (a limiter's 429 would look like an injected
+# one, and some draw hundreds of requests on a fixed clock). The limits' own tests are in
+# test_simulator_rate_limits.py.
+UNLIMITED = SimulatorSettings(coingecko_rate_limit=0, smartcitizen_rate_limit=0)
+
+
 def sim(injector: FaultInjector | None = None) -> TestClient:
-    return TestClient(create_app(clock=lambda: NOW, faults=injector), base_url="http://sim")
+    app = create_app(clock=lambda: NOW, faults=injector, settings=UNLIMITED)
+    return TestClient(app, base_url="http://sim")
 
 
 def get(client: TestClient, target: tuple[str, dict[str, Any]], fault: str | None = None) -> Any:

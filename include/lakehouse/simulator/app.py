@@ -5,6 +5,10 @@ bodies, and values that are pure functions of the request and the clock (`market
 tests can predict them and live and history endpoints agree. Each API is one router
 (`coingecko_api`, `smartcitizen_api`); faults, shared by both, and their controls under
 /_simulator are `fault_api`. This module only assembles them and serves the result.
+
+By default it follows the real APIs' rules (`SimulatorSettings`): CoinGecko's Demo plan and its
+automatic history grain (`plans`, `market_chart`), and both APIs' per-minute limits
+(`rate_limit`). Tests that are not about those rules turn them off explicitly.
 """
 
 from __future__ import annotations
@@ -18,16 +22,26 @@ from fastapi import FastAPI
 from lakehouse.config import SimulatorSettings
 from lakehouse.simulator import coingecko_api, fault_api, smartcitizen_api
 from lakehouse.simulator.faults import FaultInjector, parse_probabilities
+from lakehouse.simulator.rate_limit import RateLimiter
 
 
 def create_app(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     faults: FaultInjector | None = None,
+    settings: SimulatorSettings | None = None,
 ) -> FastAPI:
-    """A simulator whose clock and faults are its own, so tests can run several side by side."""
+    """A simulator whose clock, faults and rules are its own, so tests can run several side by
+    side. Without `settings` it follows the real APIs' defaults: CoinGecko's Demo plan, its
+    automatic history granularity, and both APIs' per-minute limits."""
+    rules = settings if settings is not None else SimulatorSettings()
     app = FastAPI(title="lakehouse API simulator", docs_url=None, redoc_url=None)
     app.state.clock = clock
     app.state.faults = faults if faults is not None else FaultInjector()
+    app.state.settings = rules
+    app.state.limiters = {
+        coingecko_api.API: RateLimiter(rules.coingecko_rate_limit),
+        smartcitizen_api.API: RateLimiter(rules.smartcitizen_rate_limit),
+    }
     app.include_router(coingecko_api.router)
     app.include_router(smartcitizen_api.router)
     app.include_router(fault_api.router)
@@ -76,5 +90,6 @@ def serve(host: str, port: int, settings: SimulatorSettings | None = None) -> No
     """Run the simulator in the foreground (what `lakehouse simulate` does)."""
     import uvicorn
 
-    injector = injector_from_settings(settings or SimulatorSettings())
-    uvicorn.run(create_app(faults=injector), host=host, port=port, log_level="warning")
+    rules = settings or SimulatorSettings()
+    app = create_app(faults=injector_from_settings(rules), settings=rules)
+    uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -2,21 +2,35 @@
 
 Paths, parameters, status codes and error bodies are the real API's; values come from `market`,
 so live (`/simple/price`, `/coins/markets`) and history (`/market_chart/range`) agree every minute.
+History comes at the API's automatic granularity (`market_chart`), within the plan's window
+(`plans`); calls beyond the per-minute limit get a 429 (`rate_limit`, applied by `answer`).
+
+The id and currency lists are the real endpoints' shapes:
+- `/coins/list`, "Coins List (ID Map)", https://docs.coingecko.com/reference/coins-list: every
+  coin as `{id, symbol, name}`, with `platforms` (contract address per platform) when
+  `include_platform=true`; no pagination.
+- `/simple/supported_vs_currencies`, "Supported Currencies List",
+  https://docs.coingecko.com/reference/simple-supported-currencies: a list of lower-case codes
+  (docs example `["btc","eth","ltc","bch","bnb",...]`), fiat and crypto; `eth` is a currency,
+  `ethereum` a coin id.
+- `/simple/price`, "Coin Price by IDs", https://docs.coingecko.com/reference/simple-price: an
+  unknown id is left out (`{}` when none is known); a known id with no known currency is an empty
+  quote, HTTP 200 `{"bitcoin":{}}` (recorded for `vs_currencies=ethereum`; ../shared/DESIGN.md).
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from lakehouse.simulator import market
+from lakehouse.config import SimulatorSettings
+from lakehouse.simulator import market, market_chart, plans
 from lakehouse.simulator.fault_api import ErrorBodies, answer, clock_of
-from lakehouse.simulator.wire import iso_time, json_response
+from lakehouse.simulator.wire import json_response
 
 PREFIX = "/api/v3"
-DAY_SECONDS = 24 * 3600
+API = "coingecko"
 
 RATE_LIMITED = {
     "status": {
@@ -26,7 +40,12 @@ RATE_LIMITED = {
         "limits.",
     }
 }
-ERRORS = ErrorBodies(rate_limited=RATE_LIMITED, internal_error={"error": "Internal Server Error"})
+ERRORS = ErrorBodies(
+    rate_limited=RATE_LIMITED,
+    internal_error={"error": "Internal Server Error"},
+    api=API,
+    key_names=(*plans.DEMO_KEY, *plans.PRO_KEY),
+)
 
 router = APIRouter(prefix=PREFIX)
 
@@ -55,10 +74,10 @@ async def simple_price(
             return {"error": "Missing parameter vs_currencies"}, 422
         minute = int(clock().timestamp()) // 60
         # Like the real API: the list is split on "," only, so " eur" is unknown, left out.
-        currencies = [c for c in vs_currencies.split(",") if c in market.CURRENCY_PER_USD]
+        currencies = [c for c in vs_currencies.split(",") if c in market.VS_CURRENCIES]
         body: dict[str, dict[str, float | int]] = {}
         for coin in ids.split(","):
-            if coin not in market.COINS or not currencies:
+            if coin not in market.COINS:
                 continue
             quote: dict[str, float | int] = {}
             for cur in currencies:
@@ -91,7 +110,7 @@ async def coins_markets(
     def build() -> tuple[Any, int]:
         if not vs_currency:
             return {"error": "Missing parameter vs_currency"}, 422
-        if vs_currency not in market.CURRENCY_PER_USD:
+        if vs_currency not in market.VS_CURRENCIES:
             return {"error": "invalid vs_currency"}, 400
         if not 1 <= per_page <= 250 or page < 1:
             return {"error": "per_page must be 1..250 and page >= 1"}, 422
@@ -109,15 +128,38 @@ async def coins_markets(
     return await answer(request, ERRORS, build)
 
 
+@router.get("/coins/list")
+async def coins_list(request: Request, include_platform: bool = False) -> Response:
+    def build() -> tuple[Any, int]:
+        listed: list[dict[str, Any]] = []
+        for coin_id in sorted(market.COINS):
+            coin = market.COINS[coin_id]
+            entry: dict[str, Any] = {"id": coin_id, "symbol": coin.symbol, "name": coin.name}
+            if include_platform:
+                entry["platforms"] = dict(market.PLATFORMS.get(coin_id, {}))
+            listed.append(entry)
+        return listed, 200
+
+    return await answer(request, ERRORS, build)
+
+
+@router.get("/simple/supported_vs_currencies")
+async def supported_vs_currencies(request: Request) -> Response:
+    return await answer(request, ERRORS, lambda: (list(market.VS_CURRENCIES), 200))
+
+
 @router.get("/coins/{coin_id}/market_chart/range")
 async def market_chart_range(
     request: Request,
     coin_id: str,
     vs_currency: str | None = None,
     to: str | None = None,
+    interval: str = "",
 ) -> Response:
     clock = clock_of(request)
     start_text = request.query_params.get("from")
+    rules: SimulatorSettings = request.app.state.settings
+    plan = plans.plan_of(request, rules.coingecko_plan)
 
     def build() -> tuple[Any, int]:
         if not vs_currency:
@@ -126,46 +168,22 @@ async def market_chart_range(
             return {"error": "Missing parameter from or to"}, 422
         if coin_id not in market.COINS:
             return {"error": "coin not found"}, 404
-        if vs_currency not in market.CURRENCY_PER_USD:
+        if vs_currency not in market.VS_CURRENCIES:
             return {"error": "invalid vs_currency"}, 400
+        if interval and interval not in plans.INTERVALS:
+            return {"error": f"invalid interval {interval}"}, 400
+        if interval and interval not in plan.intervals:
+            return plans.interval_restricted(interval), 401
         try:
-            start, end = _chart_time(start_text), _chart_time(to)
+            start, end = market_chart.chart_time(start_text), market_chart.chart_time(to)
         except ValueError:
             return {"error": "invalid from or to"}, 422
-        return _chart(coin_id, vs_currency, start, end, clock().timestamp()), 200
+        now = clock().timestamp()
+        if start < plan.earliest(now):
+            return plans.out_of_window(plan, now), 401
+        step = market_chart.STEPS.get(interval) or market_chart.auto_step(
+            start, end, now, rules.history
+        )
+        return market_chart.chart(coin_id, vs_currency, start, end, now, step), 200
 
     return await answer(request, ERRORS, build)
-
-
-def _chart_time(text: str) -> float:
-    """UNIX seconds, or an ISO date (`YYYY-MM-DD`, `YYYY-MM-DDTHH:MM`) as the API takes."""
-    try:
-        number = float(text)
-    except ValueError:
-        return iso_time(text).timestamp()
-    if not math.isfinite(number):
-        raise ValueError(text)
-    return number
-
-
-def _chart(coin: str, currency: str, start: float, end: float, now: float) -> dict[str, Any]:
-    """Points on the minute grid within [start, min(end, now)); hourly beyond a day, daily
-    beyond 90 days; and a last point at "now" when the range reaches it, like the real API."""
-    span = end - start
-    step = 60 if span <= DAY_SECONDS else 3600 if span <= 90 * DAY_SECONDS else DAY_SECONDS
-    first = math.ceil(start / step) * step
-    stop = min(end, now)
-    times = list(range(int(first), math.ceil(stop), step)) if stop > first else []
-    series: dict[str, list[list[float | int]]] = {
-        "prices": [],
-        "market_caps": [],
-        "total_volumes": [],
-    }
-    points = [(t * 1000, t // 60) for t in times]
-    if start <= now < end:
-        points.append((int(now * 1000), int(now) // 60))
-    for millis, minute in points:
-        series["prices"].append([millis, market.price(coin, currency, minute)])
-        series["market_caps"].append([millis, market.market_cap(coin, currency, minute)])
-        series["total_volumes"].append([millis, market.volume_24h(coin, currency, minute)])
-    return series

@@ -20,6 +20,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from lakehouse.simulator.faults import HEADER, QUERY, Fault, FaultInjector, drift
+from lakehouse.simulator.rate_limit import RateLimiter
 from lakehouse.simulator.wire import json_response, json_text
 
 ADMIN_PREFIX = "/_simulator"
@@ -34,10 +35,14 @@ Built = tuple[Any, int] | Response
 
 @dataclass(frozen=True)
 class ErrorBodies:
-    """An API's own bodies for the errors a fault stands in for, so its clients parse them."""
+    """An API's own bodies for the errors a fault stands in for, so its clients parse them, and
+    the name of its rate limiter (`app.state.limiters`), which counts per key or else per IP."""
 
     rate_limited: Any
     internal_error: Any
+    api: str = ""
+    key_names: tuple[str, ...] = ()
+    """Headers or query parameters that carry the API key the limit is counted against."""
 
 
 def injector_of(request: Request) -> FaultInjector:
@@ -52,12 +57,30 @@ def clock_of(request: Request) -> Callable[[], datetime]:
     return clock
 
 
+def rate_limited(errors: ErrorBodies, retry_after: int) -> Response:
+    response = json_response(errors.rate_limited, 429)
+    response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def _over_limit(request: Request, errors: ErrorBodies) -> Response | None:
+    """The 429 of a call beyond the API's per-minute limit (see `rate_limit`), else None."""
+    limiters: dict[str, RateLimiter] = getattr(request.app.state, "limiters", {})
+    limiter = limiters.get(errors.api)
+    if limiter is None:
+        return None
+    keys = (request.headers.get(n) or request.query_params.get(n) for n in errors.key_names)
+    caller = next((f"key:{key}" for key in keys if key), None)
+    if caller is None:
+        caller = f"ip:{request.client.host if request.client else ''}"
+    wait = limiter.admit(caller, clock_of(request)().timestamp())
+    return None if wait is None else rate_limited(errors, wait)
+
+
 def _fault_response(errors: ErrorBodies, fault: Fault, injector: FaultInjector) -> Response | None:
     """The response that replaces the answer, for the faults that replace it."""
     if fault.kind == "429":
-        response = json_response(errors.rate_limited, 429)
-        response.headers["Retry-After"] = str(injector.retry_after_of(fault))
-        return response
+        return rate_limited(errors, injector.retry_after_of(fault))
     if fault.kind == "500":
         return json_response(errors.internal_error, 500)
     if fault.kind == "html":
@@ -66,7 +89,11 @@ def _fault_response(errors: ErrorBodies, fault: Fault, injector: FaultInjector) 
 
 
 async def answer(request: Request, errors: ErrorBodies, build: Callable[[], Built]) -> Response:
-    """Builds the answer of one API request, with the fault chosen for it (if any)."""
+    """Builds the answer of one API request: a 429 beyond the API's limit, else the answer with
+    the fault chosen for it (if any)."""
+    refused = _over_limit(request, errors)
+    if refused is not None:
+        return refused
     injector = injector_of(request)
     requested = request.headers.get(HEADER) or request.query_params.get(QUERY)
     try:

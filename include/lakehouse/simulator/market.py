@@ -93,9 +93,32 @@ COINS: dict[str, Coin] = {
     "near": Coin("near", "NEAR Protocol", 6.0, 1_100_000_000.0, 1_200_000_000.0, None, 0.0016,
                  10365, 20.44, "2022-01-16T22:09:45.873Z", 0.526762, "2020-11-04T16:09:15.137Z"),
 }  # fmt: skip
+PLATFORMS: dict[str, dict[str, str]] = {
+    "tether": {"ethereum": "0xdac17f958d2ee523a2206206994597c13d831ec7"},
+    "chainlink": {"ethereum": "0x514910771af9ca656af840dff83e8264ecf986ca"},
+    "uniswap": {"ethereum": "0x1f9840a85d5af5bf1d1762f925bdaddc4201f984"},
+}
+"""Token contracts by platform, as `/coins/list?include_platform=true` shows them (native coins:
+`{}`); a few real addresses, not the full lists."""
 COIN_BASE_USD = {coin_id: coin.base_usd for coin_id, coin in COINS.items()}
 CIRCULATING_SUPPLY = {coin_id: coin.circulating_supply for coin_id, coin in COINS.items()}
-CURRENCY_PER_USD = {"usd": 1.0, "eur": 0.92, "gbp": 0.79, "jpy": 151.0, "chf": 0.88}
+CURRENCY_PER_USD = {
+    "usd": 1.0, "eur": 0.92, "gbp": 0.79, "jpy": 151.0, "chf": 0.88, "aud": 1.52, "cad": 1.36,
+    "cny": 7.23, "inr": 83.3, "krw": 1340.0, "brl": 5.0,
+}  # fmt: skip
+"""Fiat currencies at fixed rates per US dollar."""
+CRYPTO_CURRENCIES = {
+    "btc": "bitcoin", "eth": "ethereum", "ltc": "litecoin", "bch": "bitcoin-cash",
+    "bnb": "binancecoin", "xrp": "ripple", "xlm": "stellar", "link": "chainlink",
+    "dot": "polkadot", "sol": "solana",
+}  # fmt: skip
+"""Crypto currencies that CoinGecko also quotes in, by the coin id they stand for: a coin's price
+in `eth` is its dollar price over ethereum's, at the same minute. Note `eth` is a currency and
+`ethereum` a coin id, not a currency (the real API answers `{"bitcoin":{}}` to
+`vs_currencies=ethereum`)."""
+VS_CURRENCIES = (*CURRENCY_PER_USD, *CRYPTO_CURRENCIES)
+"""Every `vs_currency` the simulated API knows, in the order `/simple/supported_vs_currencies`
+lists them (a realistic subset of the real list: fiat and crypto)."""
 
 _NORMAL = NormalDist()
 
@@ -136,9 +159,17 @@ def log_walk(coin: str, minute: int, seed: str = SEED) -> float:
     return v_lo
 
 
+def per_usd(currency: str, minute: int) -> float:
+    """Units of `currency` that one US dollar buys during `minute` (unrounded)."""
+    quoted = CRYPTO_CURRENCIES.get(currency)
+    if quoted is None:
+        return CURRENCY_PER_USD[currency]
+    return 1 / (COINS[quoted].base_usd * math.exp(log_walk(quoted, minute)))
+
+
 def price(coin: str, currency: str, minute: int) -> float:
     """Price of `coin` in `currency` during the minute starting at unix time `minute * 60`."""
-    base = COINS[coin].base_usd * CURRENCY_PER_USD[currency]
+    base = COINS[coin].base_usd * per_usd(currency, minute)
     return round(base * math.exp(log_walk(coin, minute)), 8)
 
 
@@ -172,7 +203,7 @@ def high_low_24h(coin: str, currency: str, minute: int) -> tuple[float, float]:
 def market_row(coin: str, currency: str, minute: int, rank: int | None) -> dict[str, Any]:
     """One `/coins/markets` object, with the keys and nullable fields of the real API."""
     info = COINS[coin]
-    fx = CURRENCY_PER_USD[currency]
+    fx = per_usd(currency, minute)
     now = price(coin, currency, minute)
     before = price(coin, currency, minute - MINUTES_PER_DAY)
     cap = market_cap(coin, currency, minute)

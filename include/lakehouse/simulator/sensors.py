@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +26,8 @@ from typing import Any, Literal
 
 SEED = "lakehouse-simulator-1"
 Shape = Literal["2015", "2020", "2023+"]
+ValueOf = Callable[[int, int, int], float]
+"""A reading's value by (device id, sensor id, minute)."""
 
 _NORMAL = NormalDist()
 
@@ -267,13 +270,29 @@ def iso(epoch_seconds: int) -> str:
     return datetime.fromtimestamp(epoch_seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-# --- readings -----------------------------------------------------------------------------------
+# --- readings ---------------------------------------------------------------------------------
 
+# "Get Historical Readings", https://developer.smartcitizen.me/#get-historical-readings (source:
+# fablabbcn/smartcitizen-api-docs, source/includes/_readings.md.erb): `rollup` is required,
+# "Timespan to use when grouping readings", a number and a unit (y, M, w, d, h, m, s, ms);
+# `from`/`to` bound the range; `function` is how readings are grouped: avg (default), count,
+# max, min, stdev; the answer's `sample_size` is "the count of readings that were examined". The
+# API groups with KairosDB's aligned sampling (fablabbcn/smartcitizen-api, app/models/kairos.rb)
+# and lists the groups newest first, each at the time of its first reading (the rollup-4h sample
+# in ../shared/samples). The simulator serves the m, h, d and w units; y, M, s and ms are refused.
 _ROLLUP = re.compile(r"^(\d+)(m|h|d|w)$")
 _ROLLUP_MINUTES = {"m": 1, "h": 60, "d": 1440, "w": 10080}
 MAX_BUCKETS = 10_000
-SAMPLES_PER_BUCKET = 60
-"""A long rollup averages at most this many readings per bucket, evenly spaced."""
+SAMPLES_PER_BUCKET = 1440
+"""A bucket of up to a day aggregates every reading in it; a longer one at most this many, evenly
+spaced, so that a year of weekly buckets still answers in a second."""
+FUNCTIONS: dict[str, Callable[[list[float]], float]] = {
+    "avg": lambda values: sum(values) / len(values),
+    "count": lambda values: float(len(values)),
+    "max": max,
+    "min": min,
+    "stdev": lambda values: statistics.stdev(values) if len(values) > 1 else 0.0,
+}
 
 
 def rollup_minutes(rollup: str) -> int:
@@ -281,6 +300,17 @@ def rollup_minutes(rollup: str) -> int:
     if not match or int(match.group(1)) == 0:
         raise ValueError(f"rollup must look like 1m, 15m, 4h, 1d or 1w, got {rollup!r}")
     return int(match.group(1)) * _ROLLUP_MINUTES[match.group(2)]
+
+
+def _bucket_value(
+    device_id: int, sensor_id: int, minutes: list[int], function: str, value_of: ValueOf
+) -> float:
+    """`function` over the readings published in `minutes` (sampled beyond a day's worth)."""
+    stride = max(1, math.ceil(len(minutes) / SAMPLES_PER_BUCKET))
+    sampled = [value_of(device_id, sensor_id, m) for m in minutes[::stride]]
+    if function == "count":
+        return float(len(minutes))
+    return FUNCTIONS[function](sampled)
 
 
 def readings(
@@ -291,15 +321,18 @@ def readings(
     end: datetime,
     now: datetime,
     *,
-    value_of: Callable[[int, int, int], float] = value,
+    function: str = "avg",
+    value_of: ValueOf = value,
 ) -> dict[str, Any]:
     """GET /v0/devices/{id}/readings: readings published in [start, min(end, now)), newest first.
 
-    Buckets of `rollup` are aligned to the epoch; each shows the time of its first reading and the
-    mean of its readings (with a 1m rollup: exactly the one reading of that minute).
+    Buckets of `rollup` are aligned to the epoch; each shows the time of its first reading and
+    `function` of its readings (with a 1m rollup: exactly the one reading of that minute).
     """
     device = DEVICES[device_id]
     step = rollup_minutes(rollup)
+    if function not in FUNCTIONS:
+        raise ValueError(f"function must be one of {', '.join(FUNCTIONS)}, got {function!r}")
     sensor = device.sensor(sensor_id) if sensor_id in device.sensors else None
     first = int(start.timestamp()) // 60 - 1
     last = min(int(end.timestamp()), int(now.timestamp()) + 1) // 60 + 1
@@ -309,8 +342,7 @@ def readings(
     points: list[list[Any]] = []
     sample_size = 0
     if sensor is not None and device.publishes:
-        bucket_start = first - first % step
-        while bucket_start <= last:
+        for bucket_start in range(first - first % step, last + 1, step):
             minutes = [
                 m
                 for m in range(bucket_start, bucket_start + step)
@@ -318,11 +350,8 @@ def readings(
             ]
             if minutes:
                 sample_size += len(minutes)
-                stride = max(1, len(minutes) // SAMPLES_PER_BUCKET)
-                sampled = minutes[::stride]
-                mean = sum(value_of(device_id, sensor_id, m) for m in sampled) / len(sampled)
-                points.append([iso(reading_second(device_id, minutes[0])), mean])
-            bucket_start += step
+                total = _bucket_value(device_id, sensor_id, minutes, function, value_of)
+                points.append([iso(reading_second(device_id, minutes[0])), total])
     points.reverse()
     body: dict[str, Any] = {"device_id": device_id}
     if sensor is not None and device.shape != "2015":
@@ -330,7 +359,7 @@ def readings(
     body |= {
         "sensor_id": sensor_id,
         "rollup": rollup,
-        "function": "avg",
+        "function": function,
         "from": iso(int(start.timestamp())),
         "to": iso(int(end.timestamp())),
         "sample_size": sample_size,

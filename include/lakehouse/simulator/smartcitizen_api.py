@@ -2,7 +2,8 @@
 
 Paths, parameters, status codes and error bodies are the real API's (see the 404 sample); device
 objects come from `device_objects` and readings from `sensors`, so a device's latest reading and
-its `/readings` agree every minute.
+its `/readings` agree every minute (`rollup`, `from`, `to`, `function` as documented: see
+`sensors.readings`). Beyond about 150 calls a minute per IP, a 429 (`rate_limit`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from lakehouse.simulator.fault_api import Built, ErrorBodies, answer, clock_of
 from lakehouse.simulator.wire import iso_time, json_response
 
 PREFIX = "/v0"
+API = "smartcitizen"
 
 
 def _error_body(error_id: str, message: str) -> dict[str, Any]:
@@ -26,6 +28,7 @@ def _error_body(error_id: str, message: str) -> dict[str, Any]:
 ERRORS = ErrorBodies(
     rate_limited=_error_body("too_many_requests", "Rate limit exceeded"),
     internal_error=_error_body("internal_server_error", "Something went wrong"),
+    api=API,
 )
 
 router = APIRouter(prefix=PREFIX)
@@ -62,6 +65,7 @@ async def readings(
     sensor_key: str | None = None,
     rollup: str | None = None,
     to: str | None = None,
+    function: str = "avg",
 ) -> Response:
     clock = clock_of(request)
     start_text = request.query_params.get("from")
@@ -85,7 +89,7 @@ async def readings(
         try:
             end = iso_time(to) if to else now
             begin = iso_time(start_text) if start_text else end - timedelta(days=1)
-            body = sensors.readings(known, sensor, rollup, begin, end, now)
+            body = sensors.readings(known, sensor, rollup, begin, end, now, function=function)
         except ValueError as exc:
             return _error(400, "bad_request", str(exc))
         return body, 200
