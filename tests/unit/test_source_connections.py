@@ -19,12 +19,12 @@ def test_demo_connections_point_at_the_simulator(tmp_path: Path) -> None:
         "AIRFLOW_CONN_COINGECKO_API": {
             "conn_type": "http",
             "host": "http://127.0.0.1:8090/api/v3",
-            "extra": {"plan": "demo", "rate_limit_per_minute": 6000},
+            "extra": {"plan": "demo", "rate_limit_per_minute": 30},
         },
         "AIRFLOW_CONN_SMARTCITIZEN_API": {
             "conn_type": "http",
             "host": "http://127.0.0.1:8090/v0",
-            "extra": {"rate_limit_per_minute": 6000},
+            "extra": {"rate_limit_per_minute": 120},
         },
     }
 

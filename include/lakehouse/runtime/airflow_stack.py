@@ -27,8 +27,6 @@ if TYPE_CHECKING:
     from lakehouse.runtime.stack import Mode
 
 STREAM_DAG = "lakehouse_stream"
-# In demo mode the simulator has no rate limit worth pacing backfills for.
-SIMULATOR_RATE_LIMIT_PER_MINUTE = 6000
 AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 # The key of each component in the api-server's /api/v2/monitor/health answer.
 HEALTH_KEYS = {"scheduler": "scheduler", "dag-processor": "dag_processor", "triggerer": "triggerer"}
@@ -37,8 +35,9 @@ HEALTH_KEYS = {"scheduler": "scheduler", "dag-processor": "dag_processor", "trig
 def source_connections(settings: Settings, mode: Mode) -> dict[str, dict[str, object]]:
     """The Airflow Connection of each registered source, by the variable that defines it.
 
-    In demo mode they point at the simulator (no key, no pacing worth the name), in live mode at
-    the APIs the sources' settings name.
+    In demo mode they point at the simulator, without a key but with the same per-minute limit:
+    the simulator refuses calls beyond the real API's limit, so the shared limiter paces to it.
+    In live mode they point at the APIs the sources' settings name.
     """
     connections: dict[str, dict[str, object]] = {}
     for source in sources().values():
@@ -48,7 +47,6 @@ def source_connections(settings: Settings, mode: Mode) -> dict[str, dict[str, ob
                 conn,
                 host=f"http://127.0.0.1:{settings.ports.simulator}{source.simulator_path}",
                 password="",
-                extra={**conn.extra, "rate_limit_per_minute": SIMULATOR_RATE_LIMIT_PER_MINUTE},
             )
         connections[f"AIRFLOW_CONN_{source.conn_id.upper()}"] = conn.to_airflow()
     return connections
