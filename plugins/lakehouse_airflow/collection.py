@@ -2,7 +2,8 @@
 
 Every collect DAG calls `collect_interval`; it turns Params, the data interval and the source's
 Connection into the arguments of `run_collection`, and its outcome into Airflow's terms (a bad
-Param fails without retries, nothing to fetch is a skip).
+Param, or history the API's plan does not serve, fails without retries; nothing to fetch is a
+skip).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 from airflow.sdk import Variable
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from lakehouse.collect import run_collection
+from lakehouse.collect import HistoryUnavailable, run_collection
 from lakehouse.config import Settings
 from lakehouse.raw_zone import DataInterval
 from lakehouse.sources.registry import get_source
@@ -37,19 +38,22 @@ def collect_interval(
     except ValueError as exc:  # a bad Param: retrying cannot help
         raise AirflowFailException(f"bad params: {exc}") from exc
     hook = SourceHook(source)
-    outcome = run_collection(
-        source,
-        hook.get_conn,
-        raw_zone_writer(Variable.get("lakehouse_bucket", default="lake")),
-        selection,
-        interval=DataInterval(data_interval_start, data_interval_end),
-        run_id=run_id,
-        now=datetime.now(UTC),
-        rate_limit_per_minute=hook.rate_limit_per_minute,
-        concurrent_tasks=Settings.from_env().pool_slots[source.pool],
-        history=bool(params.get("history", False)),
-        parts=(part,),
-    )
+    try:
+        outcome = run_collection(
+            source,
+            hook.get_conn,
+            raw_zone_writer(Variable.get("lakehouse_bucket", default="lake")),
+            selection,
+            interval=DataInterval(data_interval_start, data_interval_end),
+            run_id=run_id,
+            now=datetime.now(UTC),
+            rate_limit_per_minute=hook.rate_limit_per_minute,
+            concurrent_tasks=Settings.from_env().pool_slots[source.pool],
+            history=bool(params.get("history", False)),
+            parts=(part,),
+        )
+    except HistoryUnavailable as exc:  # the plan's window: every retry would fail the same way
+        raise AirflowFailException(str(exc)) from exc
     if not outcome.results and outcome.skipped:
         raise AirflowSkipException("; ".join(outcome.skipped))
     return outcome.keys

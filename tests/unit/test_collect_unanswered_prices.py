@@ -22,6 +22,8 @@ LIVE = DataInterval(NOW, NOW.replace(minute=1))
 class AnswersWith:
     """A CoinGecko double whose /simple/price answers a fixed body with HTTP 200."""
 
+    plan = "demo"
+
     def __init__(self, body: bytes) -> None:
         self.body = body
 

@@ -7,10 +7,10 @@ Endpoints and what the raw zone records of each request (`params`; the key is on
   (one response, hence one raw object, per page).
 - `market_chart_range`: GET /coins/{id}/market_chart/range, `id` (recorded although it travels in
   the path), `vs_currency`, `from`, `to`. The API takes `from`/`to` as ISO dates or UNIX
-  timestamps; we send UNIX seconds (the data interval's bounds) and it answers `[epoch_ms, value]`
-  points. Its granularity depends on the range and plan (docs, 2025: 5-minutely within the last
-  day, hourly beyond; minutely only on paid plans), so a backfilled minute of the real API may hold
-  no point at all: the simulator answers minutely.
+  timestamps; we send UNIX seconds (a history block's bounds) and it answers `[epoch_ms, value]`
+  points at its automatic granularity (5-minutely within the last day, hourly beyond, daily above
+  90 days: see `lakehouse.sources.coingecko.history`), which is why a backfill asks for whole
+  blocks rather than for each minute.
 """
 
 from __future__ import annotations
@@ -67,7 +67,12 @@ def market_pages(top_n: int) -> list[tuple[int, int]]:
 
 
 class CoinGeckoApi(Protocol):
-    """What the collectors need of CoinGecko; the HTTP client and test doubles both provide it."""
+    """What the collectors need of CoinGecko; the HTTP client and test doubles both provide it.
+
+    `plan` (`demo`, `pro`) says how much history the API serves (see `coingecko.history`)."""
+
+    @property
+    def plan(self) -> str: ...
 
     def simple_price(self, ids: Sequence[str], vs_currencies: Sequence[str]) -> ApiResponse: ...
 
@@ -95,6 +100,7 @@ class CoinGeckoHttpClient:
     ) -> None:
         if plan not in KEY_HEADERS:
             raise ValueError(f"CoinGecko plan must be one of {sorted(KEY_HEADERS)}, got {plan!r}")
+        self.plan = plan
         self._http = JsonGetter(
             SOURCE,
             base_url,
