@@ -122,9 +122,9 @@ class Landing:
         claims, key = self.writer.claims, claim_key(block)
         holder = claims.take(key, self.run_id, datetime.now(UTC))
         if holder is not None:
-            covering = ", ".join(holder.keys) or f"{key} (being fetched by run {holder.run_id})"
-            log.info("covered by %s [%s]", covering, what)
-            self.collection.covered.append(covering)
+            covering = list(holder.keys) or [f"{key} (being fetched by run {holder.run_id})"]
+            log.info("covered by %s [%s]", ", ".join(covering), what)
+            self.collection.covered.extend(covering)
             return
         landed_before = len(self.collection.results)
         try:
