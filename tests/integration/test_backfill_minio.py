@@ -126,7 +126,7 @@ def test_a_past_hour_of_coingecko_is_one_call_and_one_object_per_pair(
             assert hour_start.timestamp() * 1000 <= ms <= hour_end.timestamp() * 1000
             assert value == market.price(coin, "usd", ms // 60_000)
         assert f"covered by {key} [id={coin} vs_currency=usd]" in caplog.text
-    claims = stored(s3, minio.lake.bucket, "_claims/coingecko/market_chart_range/")
+    claims = stored(s3, minio.lake.bucket, "_claims/coingecko/market_chart_range/date=2024-03-25/")
     assert sorted(key for claim in claims.values() for key in claim["keys"]) == sorted(objects)
 
     # A retried task run, later: covered by the same objects, no call, no second object.

@@ -21,6 +21,7 @@ from lakehouse.collect import HistoryUnavailable
 from lakehouse.raw_zone import ApiResponse, DataInterval, RawZoneWriter
 from lakehouse.raw_zone_claims import STALE_AFTER, Block, BlockClaims, Claim, claim_key
 from lakehouse.sources.coingecko.collect import collect_coingecko
+from lakehouse.sources.coingecko.history import HistoryTerms
 from lakehouse.sources.coingecko.planner import CoinGeckoSelection
 from lakehouse.sources.http import ApiError
 
@@ -39,7 +40,7 @@ def hourly_points(coin: str, currency: str, start: datetime, end: datetime) -> l
 class HourlyCoinGecko:
     """Answers every range with hourly points, as CoinGecko does for a day older than one day."""
 
-    plan = "demo"
+    history = HistoryTerms.of("demo")
 
     def __init__(self, fail: int = 0) -> None:
         self.calls: list[tuple[str, str, datetime, datetime]] = []

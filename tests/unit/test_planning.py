@@ -10,7 +10,7 @@ from lakehouse.collect import HistoryUnavailable
 from lakehouse.raw_zone import DataInterval
 from lakehouse.raw_zone_claims import Block
 from lakehouse.sources.coingecko.client import market_pages
-from lakehouse.sources.coingecko.history import SETTLE
+from lakehouse.sources.coingecko.history import SETTLE, HistoryTerms
 from lakehouse.sources.coingecko.planner import (
     CoinGeckoSelection,
     CoinsMarkets,
@@ -156,10 +156,20 @@ def test_an_interval_over_two_blocks_plans_both() -> None:
 def test_history_older_than_the_demo_plans_year_fails_naming_the_window() -> None:
     now = T + timedelta(days=366)
     with pytest.raises(HistoryUnavailable, match=r"plan 'demo' serves 365 days of history"):
-        plan_coingecko(CG, "history", MINUTE, parts=("prices",), now=now, plan="demo")
+        plan_coingecko(CG, "history", MINUTE, parts=("prices",), now=now)
 
-    pro = plan_coingecko(CG, "history", MINUTE, parts=("prices",), now=now, plan="pro")
+    pro = plan_coingecko(
+        CG, "history", MINUTE, parts=("prices",), now=now, terms=HistoryTerms.of("pro")
+    )
     assert len(pro.calls) == 4
+
+
+def test_the_connection_can_set_how_many_days_of_history_the_plan_serves() -> None:
+    two_days = HistoryTerms.of("demo", 2)
+    with pytest.raises(HistoryUnavailable, match=r"plan 'demo' serves 2 days of history"):
+        plan_coingecko(CG, "history", MINUTE, now=T + timedelta(days=3), terms=two_days)
+    with pytest.raises(ValueError, match="history_days must be a positive whole number"):
+        HistoryTerms.of("demo", 0)
 
 
 def test_live_markets_pages_through_the_first_currency() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from lakehouse.sources.base import Connection, Source, SourceSettings
 from lakehouse.sources.coingecko.client import MAX_TOP_N, CoinGeckoApi, CoinGeckoHttpClient
 from lakehouse.sources.coingecko.collect import collect_coingecko
+from lakehouse.sources.coingecko.history import HistoryTerms
 from lakehouse.sources.coingecko.planner import PARTS, CoinGeckoSelection
 from lakehouse.sources.coingecko.settings import PLAN_URLS, RATE_LIMITS, CoinGeckoSettings
 
@@ -52,11 +53,13 @@ def _plan(conn: Connection) -> str:
 
 def _client(conn: Connection, min_interval: float) -> CoinGeckoApi:
     plan = _plan(conn)
+    days = conn.extra.get("history_days")  # overrides the plan's history window
     return CoinGeckoHttpClient(
         base_url=conn.host or PLAN_URLS[plan],
         api_key=conn.password,
         plan=plan,
         min_interval=min_interval,
+        history_days=None if days is None else HistoryTerms.of(plan, days).days,
     )
 
 

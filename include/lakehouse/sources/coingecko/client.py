@@ -23,6 +23,7 @@ from typing import Protocol
 
 import requests
 
+from lakehouse.sources.coingecko.history import HistoryTerms
 from lakehouse.sources.http import MAX_RETRY_AFTER_S, ApiResponse, JsonGetter, Pacer
 
 SOURCE = "coingecko"
@@ -69,10 +70,10 @@ def market_pages(top_n: int) -> list[tuple[int, int]]:
 class CoinGeckoApi(Protocol):
     """What the collectors need of CoinGecko; the HTTP client and test doubles both provide it.
 
-    `plan` (`demo`, `pro`) says how much history the API serves (see `coingecko.history`)."""
+    `history` says how much history the API serves this client (see `coingecko.history`)."""
 
     @property
-    def plan(self) -> str: ...
+    def history(self) -> HistoryTerms: ...
 
     def simple_price(self, ids: Sequence[str], vs_currencies: Sequence[str]) -> ApiResponse: ...
 
@@ -97,10 +98,11 @@ class CoinGeckoHttpClient:
         min_interval: float = 0.0,
         max_retry_after: float = MAX_RETRY_AFTER_S,
         sleep: Callable[[float], None] = time.sleep,
+        history_days: int | None = None,
     ) -> None:
         if plan not in KEY_HEADERS:
             raise ValueError(f"CoinGecko plan must be one of {sorted(KEY_HEADERS)}, got {plan!r}")
-        self.plan = plan
+        self.history = HistoryTerms.of(plan, history_days)
         self._http = JsonGetter(
             SOURCE,
             base_url,

@@ -13,6 +13,7 @@ from lakehouse.raw_zone import DataInterval, Mode, PutResult, RawZoneWriter
 from lakehouse.sources.base import Collection
 from lakehouse.sources.coingecko.client import CoinGeckoApi
 from lakehouse.sources.coingecko.planner import (
+    DEMO,
     PARTS,
     CoinGeckoSelection,
     CoinsMarkets,
@@ -38,8 +39,8 @@ def collect_coingecko(
 ) -> Collection:
     """Live: `/simple/price` and `/coins/markets` pages. History: `/market_chart/range` per pair
     and block, once for all the runs inside the block (`lakehouse.sources.coingecko.history`)."""
-    history_plan = api.plan if mode == "history" else "demo"  # live calls ignore the plan
-    plan = plan_coingecko(selection, mode, interval, parts, now=now, plan=history_plan)
+    terms = api.history if mode == "history" else None  # live calls need no history terms
+    plan = plan_coingecko(selection, mode, interval, parts, now=now, terms=terms or DEMO)
     landing = Landing(writer, interval, mode, run_id, plan.skipped)
     markets_done = False
     for call in plan.calls:

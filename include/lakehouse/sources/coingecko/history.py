@@ -28,6 +28,7 @@ once (`HistoryUnavailable`) instead of through every retry of every run.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from lakehouse.collect import HistoryUnavailable
@@ -40,19 +41,36 @@ FIVE_MINUTELY_FOR = timedelta(days=1)
 SETTLE = timedelta(minutes=10)
 """How long after a block's end its last points are taken as final (the API's cache and
 publishing delay are minutes); a block younger than this is open."""
-PLAN_HISTORY: dict[str, timedelta | None] = {"demo": timedelta(days=365), "pro": None}
-"""How far back each plan serves history (pricing page: Demo 1 year; paid plans back to the
-coin's listing, so no limit is checked)."""
+PLAN_HISTORY_DAYS: dict[str, int | None] = {"demo": 365, "pro": None}
+"""How many days back each plan serves history (pricing page: Demo 1 year; paid plans back to the
+coin's listing, so no limit is checked). The connection extra `history_days` overrides it."""
 
 
-def check_plan_window(plan: str, interval: DataInterval, now: datetime) -> None:
+@dataclass(frozen=True)
+class HistoryTerms:
+    """What history the API serves this client: its plan and how many days back (None: all)."""
+
+    plan: str = "demo"
+    days: int | None = PLAN_HISTORY_DAYS["demo"]
+
+    @classmethod
+    def of(cls, plan: str, days: object = None) -> HistoryTerms:
+        """The plan's terms; `days` (the connection extra `history_days`) overrides its window."""
+        if days is None:
+            return cls(plan, PLAN_HISTORY_DAYS.get(plan))
+        if isinstance(days, bool) or not str(days).isdigit() or int(str(days)) <= 0:
+            raise ValueError(f"history_days must be a positive whole number, got {days!r}")
+        return cls(plan, int(str(days)))
+
+
+def check_plan_window(terms: HistoryTerms, interval: DataInterval, now: datetime) -> None:
     """Raise `HistoryUnavailable`, naming the plan's window, when the interval is older."""
-    window = PLAN_HISTORY.get(plan)
-    if window is None or interval.start >= now - window:
+    if terms.days is None or interval.start >= now - timedelta(days=terms.days):
         return
-    oldest = now - window
+    oldest = now - timedelta(days=terms.days)
     raise HistoryUnavailable(
-        f"coingecko plan {plan!r} serves {window.days} days of history (from "
+        f"coingecko plan {terms.plan!r} serves {terms.days} day{'s' * (terms.days != 1)} of "
+        f"history (from "
         f"{oldest:%Y-%m-%d %H:%M} UTC); [{interval.start.isoformat()}, "
         f"{interval.end.isoformat()}) is older. Backfill a later range, or use a plan with more "
         "history (connection coingecko_api, extra `plan`)"

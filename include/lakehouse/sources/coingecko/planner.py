@@ -10,11 +10,12 @@ from typing import Any
 from lakehouse.raw_zone import DataInterval, Mode
 from lakehouse.raw_zone_claims import Block
 from lakehouse.sources.coingecko.client import market_pages, validate_ids, validate_top_n
-from lakehouse.sources.coingecko.history import check_plan_window, history_blocks
+from lakehouse.sources.coingecko.history import HistoryTerms, check_plan_window, history_blocks
 from lakehouse.sources.coingecko.settings import CoinGeckoSettings
 from lakehouse.sources.planning import Plan, check_parts
 
 PARTS = ("prices", "markets")
+DEMO = HistoryTerms()
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ def plan_coingecko(
     parts: Sequence[str] = PARTS,
     *,
     now: datetime | None = None,
-    plan: str = "demo",
+    terms: HistoryTerms = DEMO,
 ) -> Plan[CoinGeckoCall]:
     """Live: one `/simple/price` for all pairs, `/coins/markets` by pages. History: one
     `/market_chart/range` per coin, currency and block (the endpoint takes one coin and one
@@ -99,7 +100,7 @@ def plan_coingecko(
         if mode == "live":
             calls.append(SimplePrice(selection.coins, selection.currencies))
         else:
-            calls.extend(history_calls(selection, interval, now or datetime.now(UTC), plan))
+            calls.extend(history_calls(selection, interval, now or datetime.now(UTC), terms))
     if "markets" in parts:
         if mode == "live":
             calls.extend(
@@ -112,11 +113,11 @@ def plan_coingecko(
 
 
 def history_calls(
-    selection: CoinGeckoSelection, interval: DataInterval, now: datetime, plan: str
+    selection: CoinGeckoSelection, interval: DataInterval, now: datetime, terms: HistoryTerms
 ) -> list[MarketChartRange]:
     """Per pair, the blocks CoinGecko serves whole at its grain that hold the interval; fails at
     once (`HistoryUnavailable`) when the plan's window does not reach back to the interval."""
-    check_plan_window(plan, interval, now)
+    check_plan_window(terms, interval, now)
     return [
         MarketChartRange(coin, currency, block)
         for coin in selection.coins
