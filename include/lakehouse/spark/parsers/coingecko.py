@@ -84,6 +84,14 @@ def _missing_quotes(requests: DataFrame, quoted: DataFrame) -> DataFrame:
     )
 
 
+def _is_field(key: Column) -> Column:
+    """A `/simple/price` quote key that is a figure of a currency, not the currency itself."""
+    field = key == "last_updated_at"
+    for suffix in _SIMPLE_PRICE_SUFFIXES:
+        field = field | key.endswith(suffix)
+    return field
+
+
 def simple_price(df: DataFrame) -> Candidates:
     """silver.coin_prices rows of `/simple/price` (live): one per coin and currency."""
     ok = starts_with("{")
@@ -102,14 +110,8 @@ def simple_price(df: DataFrame) -> Candidates:
     )
     quotes = parsed.select(*CONTEXT, F.explode("_quotes").alias("coin_id", "quote"))
 
-    def is_field(key: Column) -> Column:
-        field = key == "last_updated_at"
-        for suffix in _SIMPLE_PRICE_SUFFIXES:
-            field = field | key.endswith(suffix)
-        return field
-
     keys = quotes.select("*", F.explode(F.map_keys("quote")).alias("_key"))
-    currency_keys = keys.where(~is_field(F.col("_key")))
+    currency_keys = keys.where(~_is_field(F.col("_key")))
     unexpected = currency_keys.where(~F.col("_key").rlike(_CURRENCY_PATTERN)).select(
         *CONTEXT,
         F.lit("unexpected_key").alias(REASON),
