@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
 from lakehouse.raw_zone import DataInterval, Envelope, Mode, PutResult, RawZoneWriter
+from lakehouse.raw_zone_claims import Block, claim_key
 from lakehouse.sources.base import Collection, Source
 from lakehouse.sources.http import ApiError, ApiResponse
 from lakehouse.sources.limiter import CallLimiter, Unlimited
@@ -29,6 +30,11 @@ log = logging.getLogger(__name__)
 
 Selection = TypeVar("Selection")
 Client = TypeVar("Client")
+
+
+class HistoryUnavailable(ValueError):
+    """The API's plan cannot serve the history a run asks for: every retry would fail the same
+    way, so the task fails at once (the Airflow adapter raises AirflowFailException)."""
 
 
 class CollectionFailed(RuntimeError):
@@ -80,8 +86,9 @@ class Landing:
         log.error("fetch failed, nothing landed: %s [%s]", error, what)
         self.failures.append(error)
 
-    def land(self, response: ApiResponse) -> PutResult:
-        envelope = Envelope(response, self.interval, self.mode, self.run_id)
+    def land(self, response: ApiResponse, interval: DataInterval | None = None) -> PutResult:
+        """One raw object for `response`, under the run's interval or (history) its block's."""
+        envelope = Envelope(response, interval or self.interval, self.mode, self.run_id)
         result = self.writer.write(envelope)
         self.collection.results.append(result)
         log.info(
@@ -94,11 +101,44 @@ class Landing:
         )
         return result
 
-    def fetch_and_land(self, call: Callable[[], ApiResponse], what: str) -> ApiResponse | None:
+    def fetch_and_land(
+        self,
+        call: Callable[[], ApiResponse],
+        what: str,
+        interval: DataInterval | None = None,
+    ) -> ApiResponse | None:
         response = self.fetch(call, what)
         if response is not None:
-            self.land(response)
+            self.land(response, interval)
         return response
+
+    def land_block(self, block: Block, body: Callable[[DataInterval], bool], what: str) -> None:
+        """Run `body` (fetch and land the whole `block`, True when all of it landed) once for all
+        the runs inside the block (see `lakehouse.raw_zone_claims`). A run whose block another
+        run's object covers lands nothing and logs that object. An open block is fetched by each
+        run that needs it, without a claim."""
+        interval = DataInterval(block.start, block.end)
+        if not block.closed:
+            body(interval)
+            return
+        claims, key = self.writer.claims, claim_key(block)
+        holder = claims.take(key, self.run_id, datetime.now(UTC))
+        if holder is not None:
+            covering = list(holder.keys) or [f"{key} (being fetched by run {holder.run_id})"]
+            log.info("covered by %s [%s]", ", ".join(covering), what)
+            self.collection.covered.extend(covering)
+            return
+        landed_before = len(self.collection.results)
+        try:
+            complete = body(interval)
+        except BaseException:
+            claims.release(key)
+            raise
+        keys = tuple(result.key for result in self.collection.results[landed_before:])
+        if not complete:
+            claims.release(key)  # the next run of the block fetches it again
+            return
+        claims.landed(key, self.run_id, datetime.now(UTC), keys or ("(nothing to land)",))
 
     def finish(self) -> Collection:
         """The collection, or the failure (the only one, or all of them) to fail the task."""
@@ -145,5 +185,6 @@ def run_collection(
     if source.check is not None:
         source.check(client, selection, cache_dir)
     return source.collect(
-        client, writer, selection, interval=interval, run_id=run_id, mode=mode, parts=parts
-    )
+        client, writer, selection, interval=interval, run_id=run_id, mode=mode, parts=parts,
+        now=now,
+    )  # fmt: skip

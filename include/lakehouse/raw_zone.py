@@ -15,6 +15,7 @@ from typing import Any, Literal, Protocol
 from botocore.exceptions import ClientError
 
 from lakehouse.config import LakeSettings
+from lakehouse.raw_zone_claims import BlockClaims
 
 RAW_PREFIX = "raw"
 Mode = Literal["live", "history"]
@@ -126,9 +127,13 @@ def object_key(envelope: Envelope) -> str:
 
 
 class S3Client(Protocol):
-    """The part of boto3's S3 client the writer uses."""
+    """The part of boto3's S3 client the writer and the block claims use."""
 
     def put_object(self, **kwargs: Any) -> Any: ...
+
+    def get_object(self, **kwargs: Any) -> Any: ...
+
+    def delete_object(self, **kwargs: Any) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -143,6 +148,8 @@ class RawZoneWriter:
     def __init__(self, s3: S3Client, bucket: str) -> None:
         self._s3 = s3
         self._bucket = bucket
+        self.claims = BlockClaims(s3, bucket)
+        """Who fetches which block of history (`lakehouse.raw_zone_claims`)."""
 
     def write(self, envelope: Envelope) -> PutResult:
         key = object_key(envelope)

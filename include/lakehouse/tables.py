@@ -17,12 +17,22 @@ rollups are not bucket-aligned. Truncating both sides to the minute gives one ro
 minute whichever endpoint delivered it. When two observations fall into the same minute, the newest
 fetch wins, then the later `observed_at`, then the greater source file name (`SILVER_ORDER`), so
 the result does not depend on the order in which files arrive.
+
+Resolution of prices
+--------------------
+CoinGecko's history comes at its automatic granularity (5-minutely within the last day, hourly
+beyond, daily above 90 days: `lakehouse.sources.coingecko.history`), so one silver minute may be
+offered a live minute and, later, an hourly history point. `coin_prices.resolution` says which
+(`1m` live, `5m`, `1h`, `1d` history) and `resolution_rank` orders them (finer is greater). The
+rank comes first in `PRICE_ORDER`: a finer point is never replaced by a coarser one at the same
+key, whatever arrives later; at equal resolution the newest fetch wins as above.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from pyspark.sql.types import (
     ArrayType,
@@ -68,6 +78,9 @@ class TableSpec:
     partitions: tuple[str, ...] = ()
     properties: Mapping[str, str] = field(default_factory=dict)
     """Delta table properties on top of those every table gets."""
+    fill: Mapping[str, str] = field(default_factory=dict)
+    """Column -> SQL value for rows that hold null in it because they were written before the
+    column existed (`lakehouse.spark.sinks.ensure_table` sets it once the column is added)."""
 
     @property
     def qualified_name(self) -> str:
@@ -81,6 +94,11 @@ class TableSpec:
 
 SILVER_ORDER = ("fetched_at", "observed_at", "source_file")
 """Which of two rows for one silver key is newer: compared in this order, greatest wins."""
+
+RESOLUTION_RANK = MappingProxyType({"1m": 4, "5m": 3, "1h": 2, "1d": 1})
+"""A price point's resolution -> its rank: a finer point has a greater rank."""
+PRICE_ORDER = ("resolution_rank", *SILVER_ORDER)
+"""Prices: the finer point wins, then the newer one (see "Resolution of prices")."""
 
 BRONZE_RAW_EVENTS = TableSpec(
     "bronze",
@@ -119,13 +137,18 @@ SILVER_COIN_PRICES = TableSpec(
             StructField("volume_24h", DoubleType()),
             StructField("change_24h_pct", DoubleType()),
             StructField("observed_at", TimestampType()),
+            StructField("resolution", StringType()),
+            StructField("resolution_rank", IntegerType()),
             *_LINEAGE,
         ]
     ),
     BRONZE_TO_SILVER,
     "a coin's price per currency and minute, from /simple/price and /market_chart/range",
     keys=("coin_id", "vs_currency", "price_ts"),
-    order=SILVER_ORDER,
+    order=PRICE_ORDER,
+    # Rows from before resolutions were recorded: every one was landed per minute (live, or a
+    # one-minute history range), so they count as minutes; a coarser backfill never replaces them.
+    fill=MappingProxyType({"resolution": "'1m'", "resolution_rank": str(RESOLUTION_RANK["1m"])}),
 )
 
 SILVER_COIN_MARKETS = TableSpec(

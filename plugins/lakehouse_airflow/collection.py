@@ -2,9 +2,10 @@
 
 Every collect DAG calls `collect_interval`; it turns Params, the data interval and the source's
 Connection into the arguments of `run_collection`, and its outcome into Airflow's terms (a bad
-Param fails without retries, nothing to fetch is a skip). Every task of a source shares one call
-limiter, a file in the Variable `lakehouse_limits_dir` (default: `Settings.limits`, the lakehouse
-home's `limits/`), since LocalExecutor runs each task in its own process.
+Param, a coin or currency the API does not list, or history the API's plan does not serve, fails
+without retries; nothing to fetch is a skip). Every task of a source shares one call limiter, a
+file in the Variable `lakehouse_limits_dir` (default: `Settings.limits`, the lakehouse home's
+`limits/`), since LocalExecutor runs each task in its own process.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from airflow.sdk import Variable
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from lakehouse.collect import run_collection
+from lakehouse.collect import HistoryUnavailable, run_collection
 from lakehouse.config import Settings
 from lakehouse.raw_zone import DataInterval
 from lakehouse.sources.base import InvalidSelection
@@ -61,6 +62,8 @@ def collect_interval(
         )
     except InvalidSelection as exc:  # the Params name what the API does not know
         raise AirflowFailException(f"bad params: {exc}") from exc
+    except HistoryUnavailable as exc:  # the plan's window: every retry would fail the same way
+        raise AirflowFailException(str(exc)) from exc
     if not outcome.results and outcome.skipped:
         raise AirflowSkipException("; ".join(outcome.skipped))
     return outcome.keys

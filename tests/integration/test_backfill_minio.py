@@ -2,17 +2,19 @@
 
 Each run calls the same function the collect DAGs' tasks call (`run_collection`) against the
 simulator (clock fixed at 2024-03-25 08:45:37 UTC), so the hour 07:00-08:00 is history.
-Checks: 60 intervals of `mode: history` envelopes whose values are the simulator's, and a retried
-run writes no second object. `airflow backfill create` itself needs the
-whole stack and is tested end to end elsewhere.
+Checks: the 60 runs, two or four at a time, fetch the hour once per pair (or sensor) and land it
+as one `mode: history` object whose values are the simulator's; the other runs are covered by it
+and say so, and a retried run writes nothing. `airflow backfill create` itself needs the whole
+stack and is tested end to end elsewhere.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import subprocess
 import sys
-from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -41,6 +43,7 @@ SIMULATOR_SETTINGS = SimulatorSettings(
 )
 
 HOUR = datetime(2024, 3, 25, 7, 0, tzinfo=UTC)
+"""Within a day of the simulator's clock: CoinGecko serves it 5-minutely, as one block."""
 INTERVALS = [
     DataInterval(HOUR + timedelta(minutes=i), HOUR + timedelta(minutes=i + 1)) for i in range(60)
 ]
@@ -73,11 +76,18 @@ def minute_of(envelope: dict[str, Any]) -> int:
     return int(datetime.fromisoformat(envelope["interval_start"]).timestamp()) // 60
 
 
-def test_a_past_hour_of_coingecko_lands_60_intervals_of_history(
-    minio: Any, simulator: Any, sim_now: datetime
+def range_calls(simulator: Any) -> list[str]:
+    return [seen["path"] for seen in simulator.seen if seen["path"].endswith("/market_chart/range")]
+
+
+def test_a_past_hour_of_coingecko_is_one_call_and_one_object_per_pair(
+    minio: Any, simulator: Any, sim_now: datetime, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """The hour ended within the last day: CoinGecko serves it 5-minutely, as one block."""
     s3 = minio.client()
     writer = RawZoneWriter(s3, minio.lake.bucket)
+    simulator.seen.clear()
+    caplog.set_level(logging.INFO, logger="lakehouse")
 
     def connect(limiter: CallLimiter) -> CoinGeckoHttpClient:
         # In Airflow the shared limiter paces the calls; here run_collection's default: none.
@@ -95,29 +105,36 @@ def test_a_past_hour_of_coingecko_lands_60_intervals_of_history(
             parts=("prices", "markets"),
         )
 
-    for outcome in in_pool(task, slots=2):
-        assert outcome.mode == "history" and all(r.created for r in outcome.results)
+    outcomes = in_pool(task, slots=2)
 
+    assert all(outcome.mode == "history" for outcome in outcomes)
+    assert len(range_calls(simulator)) == 2  # one per pair, for 60 runs
     objects = stored(s3, minio.lake.bucket, CHARTS)
-    assert len(objects) == 60 * 2
+    assert len(objects) == 2
+    landed = sorted(key for outcome in outcomes for key in outcome.keys)
+    assert landed == sorted(objects)
+    assert sum(len(outcome.covered) for outcome in outcomes) == 60 * 2 - 2
     assert not stored(s3, minio.lake.bucket, "raw/coingecko/coins_markets/date=2024-03-25/")
-    per_interval: dict[int, set[str]] = defaultdict(set)
-    for envelope in objects.values():
-        assert envelope["mode"] == "history"
-        minute = minute_of(envelope)
+    hour_start, hour_end = HOUR, HOUR + timedelta(hours=1)
+    for key, envelope in objects.items():
         coin = envelope["request"]["params"]["id"]
-        per_interval[minute].add(coin)
-        assert envelope["run_id"] == f"backfill__{envelope['interval_start'][:19]}+00:00"
-        assert envelope["payload"]["prices"] == [
-            [minute * 60_000, market.price(coin, "usd", minute)]
-        ]
-        assert envelope["payload"]["market_caps"] == [
-            [minute * 60_000, market.market_cap(coin, "usd", minute)]
-        ]
-    assert sorted(per_interval) == [int(i.start.timestamp()) // 60 for i in INTERVALS]
-    assert all(coins == {"bitcoin", "ethereum"} for coins in per_interval.values())
+        assert envelope["mode"] == "history"
+        assert (envelope["interval_start"], envelope["interval_end"]) == (
+            "2024-03-25T07:00:00.000Z",
+            "2024-03-25T08:00:00.000Z",
+        )
+        assert envelope["request"]["params"]["from"] == str(int(hour_start.timestamp()))
+        assert envelope["request"]["params"]["to"] == str(int(hour_end.timestamp()))
+        prices = envelope["payload"]["prices"]
+        assert prices, "the simulator's points for the hour, at whatever grain it answers"
+        for ms, value in prices:
+            assert hour_start.timestamp() * 1000 <= ms <= hour_end.timestamp() * 1000
+            assert value == market.price(coin, "usd", ms // 60_000)
+        assert f"covered by {key} [id={coin} vs_currency=usd]" in caplog.text
+    claims = stored(s3, minio.lake.bucket, "_claims/coingecko/market_chart_range/date=2024-03-25/")
+    assert sorted(key for claim in claims.values() for key in claim["keys"]) == sorted(objects)
 
-    # A retried task run (same interval, same bytes): no second object.
+    # A retried task run, later: covered by the same objects, no call, no second object.
     retry = run_collection(
         coingecko.SOURCE,
         connect,
@@ -127,16 +144,18 @@ def test_a_past_hour_of_coingecko_lands_60_intervals_of_history(
         run_id=run_id(INTERVALS[17]),
         now=sim_now + timedelta(minutes=5),
     )
-    assert [r.created for r in retry.results] == [False, False]
-    assert len(stored(s3, minio.lake.bucket, CHARTS)) == 60 * 2
+    assert retry.results == [] and sorted(retry.covered) == sorted(objects)
+    assert len(range_calls(simulator)) == 2
+    assert len(stored(s3, minio.lake.bucket, CHARTS)) == 2
 
 
-def test_a_past_hour_of_smartcitizen_lands_60_intervals_of_readings(
+def test_a_past_hour_of_smartcitizen_is_one_readings_call_per_sensor(
     minio: Any, simulator: Any, sim_now: datetime
 ) -> None:
     s3 = minio.client()
     writer = RawZoneWriter(s3, minio.lake.bucket)
     selection = SmartCitizenSelection((DEVICE,), world_map=True)
+    simulator.seen.clear()
 
     def connect(limiter: CallLimiter) -> SmartCitizenHttpClient:
         return SmartCitizenHttpClient(f"{simulator.base_url}/v0", limiter=limiter)
@@ -158,22 +177,21 @@ def test_a_past_hour_of_smartcitizen_lands_60_intervals_of_readings(
 
     objects = stored(s3, minio.lake.bucket, READINGS)
     device_sensors = sensors.DEVICES[DEVICE].sensors
-    assert len(objects) == 60 * len(device_sensors)
+    calls = [seen["path"] for seen in simulator.seen]
+    assert len(calls) == 1 + len(device_sensors)  # the device (its sensors), then each sensor
+    assert len(objects) == len(device_sensors)
     assert not stored(s3, minio.lake.bucket, "raw/smartcitizen/device/date=2024-03-25/")
-    seen: dict[int, set[int]] = defaultdict(set)
     for envelope in objects.values():
-        minute = minute_of(envelope)
         sensor = int(envelope["request"]["params"]["sensor_id"])
-        seen[minute].add(sensor)
-        assert envelope["mode"] == "history"
-        assert envelope["payload"]["readings"] == [
+        assert envelope["mode"] == "history" and envelope["request"]["params"]["rollup"] == "1m"
+        assert envelope["interval_start"] == "2024-03-25T07:00:00.000Z"
+        assert envelope["payload"]["readings"] == [  # newest first, one per minute
             [
                 sensors.iso(sensors.reading_second(DEVICE, minute)),
                 sensors.value(DEVICE, sensor, minute),
             ]
+            for minute in reversed([int(i.start.timestamp()) // 60 for i in INTERVALS])
         ]
-    assert len(seen) == 60
-    assert all(found == set(device_sensors) for found in seen.values())
 
     retry = run_collection(
         smartcitizen.SOURCE,
@@ -184,13 +202,14 @@ def test_a_past_hour_of_smartcitizen_lands_60_intervals_of_readings(
         run_id=run_id(INTERVALS[0]),
         now=sim_now,
     )
-    assert not any(r.created for r in retry.results)
-    assert len(stored(s3, minio.lake.bucket, READINGS)) == 60 * len(device_sensors)
+    assert retry.results == [] and len(retry.covered) == len(device_sensors)
+    assert len(stored(s3, minio.lake.bucket, READINGS)) == len(device_sensors)
 
 
 def test_the_cli_collects_with_the_same_code(minio: Any, simulator: Any, tmp_path: Any) -> None:
     env = {
         "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": os.environ.get("PYTHONPATH", ""),  # a worktree's code before the venv's
         "LAKEHOUSE_HOME": str(tmp_path),
         "LAKEHOUSE_S3_ENDPOINT": minio.lake.endpoint_url,
         "LAKEHOUSE_S3_ACCESS_KEY": minio.lake.access_key,
@@ -198,6 +217,7 @@ def test_the_cli_collects_with_the_same_code(minio: Any, simulator: Any, tmp_pat
         "LAKEHOUSE_BUCKET": minio.lake.bucket,
         "COINGECKO_BASE_URL": simulator.coingecko_url,
         "COINGECKO_API_KEY": "CG-cli-secret",
+        "COINGECKO_API_PLAN": "pro",
         "COINGECKO_COINS": "solana",
         "COINGECKO_CURRENCIES": "chf",
         "COINGECKO_RATE_LIMIT_PER_MINUTE": "6000",
@@ -211,12 +231,14 @@ def test_the_cli_collects_with_the_same_code(minio: Any, simulator: Any, tmp_pat
             env=env, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
 
+    # The Demo plan serves a year of history before the CLI's clock (now): the pro plan has no
+    # such window, so the simulator's 2024 can be asked for; the day is one block (hourly).
     history = cli("coingecko", "--interval-start", "2024-03-25T06:30", "--history")
     live = cli("smartcitizen")
 
     assert history.returncode == 0, history.stderr
     assert history.stdout.splitlines()[0].startswith(
-        "wrote s3://lake/raw/coingecko/market_chart_range/date=2024-03-25/hour=06/20240325T063000Z_"
+        "wrote s3://lake/raw/coingecko/market_chart_range/date=2024-03-25/hour=00/20240325T000000Z_"
     )
     assert history.stdout.splitlines()[1:] == [
         "skipped: coingecko /coins/markets has no history: a backfill lands prices only"

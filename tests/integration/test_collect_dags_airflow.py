@@ -2,7 +2,8 @@
 
 Checks the wiring the unit tests cannot: Params reach the tasks, Connections become clients, the
 lake Connection and Variable reach the writer, a history run lands history and skips what has
-none, a bad Param fails before any request. Airflow runs in a subprocess with its own home and a
+none, a bad Param fails before any request, and history beyond the plan's window fails the task
+at once, without retries. Airflow runs in a subprocess with its own home and a
 SQLite database (fine for `dag.test()`, which runs one task at a time).
 """
 
@@ -44,6 +45,9 @@ def live_simulator() -> Iterator[str]:
 def test_the_collect_dags_run_in_airflow(minio: Any, live_simulator: str, tmp_path: Path) -> None:
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     recent, past = now - timedelta(minutes=1), now - timedelta(hours=3)
+    # The DAGs start on 2026-01-01, before which no run has tasks: the window is set to 1 day
+    # (the connection extra `history_days`) so that a run 2 days back lies beyond it.
+    beyond_window = now - timedelta(days=2)
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "COINGECKO"))},
         "AIRFLOW_HOME": str(tmp_path / "airflow"),
@@ -52,7 +56,7 @@ def test_the_collect_dags_run_in_airflow(minio: Any, live_simulator: str, tmp_pa
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW_CONN_COINGECKO_API": json.dumps(
             {"conn_type": "http", "host": f"{live_simulator}/api/v3", "password": "CG-dag-secret",
-             "extra": {"plan": "demo", "rate_limit_per_minute": 6000}}
+             "extra": {"plan": "demo", "rate_limit_per_minute": 6000, "history_days": 1}}
         ),
         "AIRFLOW_CONN_SMARTCITIZEN_API": json.dumps(
             {"conn_type": "http", "host": f"{live_simulator}/v0",
@@ -75,6 +79,11 @@ def test_the_collect_dags_run_in_airflow(minio: Any, live_simulator: str, tmp_pa
         ["collect_smartcitizen", recent.isoformat(), {"devices": [15602], "world_map": True}],
         ["collect_smartcitizen", past.isoformat(), {"devices": [1616]}],
         ["collect_coingecko", recent.isoformat(), {"coins": ["Bitcoin"]}],
+        [
+            "collect_coingecko",
+            beyond_window.isoformat(),
+            {"coins": ["bitcoin"], "currencies": ["eur"]},
+        ],
     ]
 
     result = subprocess.run(
@@ -84,12 +93,15 @@ def test_the_collect_dags_run_in_airflow(minio: Any, live_simulator: str, tmp_pa
 
     assert result.returncode == 0, result.stderr[-3000:]
     line = next(line for line in result.stdout.splitlines() if line.startswith("RESULTS"))
-    cg_live, cg_past, sc_live, sc_past, bad = json.loads(line[len("RESULTS") :])
+    cg_live, cg_past, sc_live, sc_past, bad, too_old = json.loads(line[len("RESULTS") :])
     assert cg_live[1:] == ["success", {"prices": "success", "markets": "success"}]
     assert cg_past[1:] == ["success", {"prices": "success", "markets": "skipped"}]
     assert sc_live[1:] == ["success", {"devices": "success", "world_map": "success"}]
     assert sc_past[1:] == ["success", {"devices": "success", "world_map": "skipped"}]
     assert bad[1] == "refused" and "Invalid input for param coins: 'Bitcoin'" in bad[2]
+    # Failed at once (AirflowFailException): not up_for_retry, no request made.
+    assert too_old[1:] == ["failed", {"prices": "failed", "markets": "skipped"}]
+    assert "plan 'demo' serves 1 day of history" in result.stdout + result.stderr
 
     s3 = minio.client()
 

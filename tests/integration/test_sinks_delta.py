@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
+from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
+from lakehouse import tables
 from lakehouse.config import Settings
 from lakehouse.runtime import install
 from lakehouse.spark import sinks
@@ -193,3 +196,50 @@ def test_a_null_never_overwrites_a_stored_value_in_silver(
     stored = spark.read.format("delta").load(silver).collect()
     assert [(r.id, r.value, r.source_file) for r in stored] == [(1, "good", "f2")]
     assert rows(spark, gold) == [(1, None)]  # gold rows are recomputed: replaced whole
+
+
+def test_a_finer_price_is_never_replaced_by_a_coarser_one_also_in_an_upgraded_table(
+    delta_spark: SparkSession, tmp_path: Path
+) -> None:
+    """A lake written before prices had a resolution gains the columns, its rows count as minutes,
+    and then a later-fetched hourly point never replaces a minute; a later minute still does."""
+    spark, spec = delta_spark, tables.SILVER_COIN_PRICES
+    location = str(tmp_path / "coin_prices")
+    new_columns = ("resolution", "resolution_rank")
+    legacy = StructType([f for f in spec.schema.fields if f.name not in new_columns])
+    minute = datetime(2026, 1, 1, 12, 0)
+
+    def price(value: float, fetched: datetime, resolution: str | None, file: str) -> dict[str, Any]:
+        row: dict[str, Any] = {
+            "coin_id": "bitcoin", "vs_currency": "usd", "price_ts": minute, "price": value,
+            "observed_at": minute, "mode": "live" if file == "live" else "history",
+            "fetched_at": fetched, "source_file": file,
+        }  # fmt: skip
+        if resolution is not None:
+            row |= {"resolution": resolution, "resolution_rank": tables.RESOLUTION_RANK[resolution]}
+        return row
+
+    def batch(*rows: dict[str, Any]) -> Any:
+        return spark.createDataFrame(list(rows), spec.schema)  # dicts: columns by name
+
+    sinks.ensure_table(spark, location, legacy)
+    spark.createDataFrame([price(100.0, T1, None, "live")], legacy).write.format("delta").mode(
+        "append"
+    ).save(location)
+
+    sinks.ensure_table(spark, location, spec.schema, fill=spec.fill)
+    sinks.ensure_table(spark, location, spec.schema, fill=spec.fill)  # a restart: nothing to do
+
+    def stored() -> list[tuple[Any, ...]]:
+        df = spark.read.format("delta").load(location)
+        return [tuple(r) for r in df.select("price", "resolution", "resolution_rank").collect()]
+
+    assert stored() == [(100.0, "1m", 4)]
+    versions = DeltaTable.forPath(spark, location).history().count()
+    assert versions == 4  # create, append, add columns, fill; the restart committed nothing
+
+    merge = partial(sinks.merge_batch, location=location, keys=spec.keys, order_by=spec.order)
+    merge(batch(price(90.0, T2, "1h", "day")), txn=sinks.Txn("q:silver", 0))
+    assert stored() == [(100.0, "1m", 4)]  # the later hourly point does not replace the minute
+    merge(batch(price(101.0, T2, "1m", "minutely")), txn=sinks.Txn("q:silver", 1))
+    assert stored() == [(101.0, "1m", 4)]  # at equal resolution the newer fetch wins

@@ -68,6 +68,7 @@ def collect(
     run_id: str,
     mode: Mode,
     parts: Sequence[str],
+    now: datetime | None = None,
 ) -> Collection:
     check_parts(parts, PARTS)
     landing = Landing(writer, interval, mode, run_id)

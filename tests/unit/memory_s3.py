@@ -1,8 +1,11 @@
-"""An in-memory bucket honouring IfNoneMatch="*" like S3/MinIO, for collector tests."""
+"""An in-memory bucket honouring IfNoneMatch="*" like S3/MinIO, for collector tests (and the
+GET/DELETE that history block claims use)."""
 
 from __future__ import annotations
 
+import io
 import json
+import threading
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -12,15 +15,27 @@ class MemoryS3:
     def __init__(self) -> None:
         self.objects: dict[str, bytes] = {}
         self.puts = 0
+        self._lock = threading.Lock()  # a conditional PUT is atomic, also across threads
 
     def put_object(self, **kwargs: Any) -> dict[str, Any]:
-        self.puts += 1
+        with self._lock:
+            self.puts += 1
+            key = kwargs["Key"]
+            if kwargs.get("IfNoneMatch") == "*" and key in self.objects:
+                raise ClientError(
+                    {"Error": {"Code": "PreconditionFailed", "Message": "exists"}}, "PutObject"
+                )
+            self.objects[key] = kwargs["Body"]
+            return {}
+
+    def get_object(self, **kwargs: Any) -> dict[str, Any]:
         key = kwargs["Key"]
-        if kwargs.get("IfNoneMatch") == "*" and key in self.objects:
-            raise ClientError(
-                {"Error": {"Code": "PreconditionFailed", "Message": "exists"}}, "PutObject"
-            )
-        self.objects[key] = kwargs["Body"]
+        if key not in self.objects:
+            raise ClientError({"Error": {"Code": "NoSuchKey", "Message": "absent"}}, "GetObject")
+        return {"Body": io.BytesIO(self.objects[key])}
+
+    def delete_object(self, **kwargs: Any) -> dict[str, Any]:
+        self.objects.pop(kwargs["Key"], None)
         return {}
 
     def envelopes(self, prefix: str = "raw/") -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -58,10 +59,24 @@ def test_collect_refuses_bad_settings_before_any_request(
     assert capsys.readouterr().err.strip() == message
 
 
-def test_collect_stops_at_an_unreachable_api_and_says_so(
+def test_collect_refuses_history_older_than_the_plan_serves_before_any_request(
     capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
     assert main(["collect", "coingecko", "--interval-start", "2024-03-25T08:00"]) == 1
+
+    error = capsys.readouterr().err
+    assert error.startswith("error: coingecko plan 'demo' serves 365 days of history (from ")
+    assert "[2024-03-25T08:00:00+00:00, 2024-03-25T08:01:00+00:00) is older" in error
+    assert not [r for r in caplog.records if "fetch failed" in r.getMessage()]
+
+
+def test_collect_stops_at_an_unreachable_api_and_says_so(
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    # The current hour is an open block: fetched without a claim, so the lake is not touched.
+    recent = datetime.now(UTC) - timedelta(minutes=2)
+    args = ["coingecko", "--history", "--interval-start", f"{recent:%Y-%m-%dT%H:%M}"]
+    assert main(["collect", *args]) == 1
 
     assert capsys.readouterr().err == (
         "error: coingecko market_chart_range: HTTP -: ConnectionError (NewConnectionError)\n"

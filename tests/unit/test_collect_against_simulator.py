@@ -41,6 +41,8 @@ PAST = DataInterval(
     datetime(2024, 3, 25, 7, 0, tzinfo=UTC), datetime(2024, 3, 25, 7, 1, tzinfo=UTC)
 )
 PAST_MINUTE = int(PAST.start.timestamp()) // 60
+HOUR = DataInterval(PAST.start, PAST.start + timedelta(hours=1))
+"""The block that holds PAST: within a day of the simulator's clock, so the UTC hour."""
 CG = CoinGeckoSelection(("bitcoin", "ethereum"), ("usd", "eur"), 100)
 SC = SmartCitizenSelection((1616, 13006, 15602, 16777), world_map=True)
 
@@ -164,25 +166,27 @@ def test_history_coingecko_lands_one_chart_per_pair_with_the_simulators_values(
         "coingecko /coins/markets has no history: a backfill lands prices only",
     )
     charts = s3.envelopes("raw/coingecko/market_chart_range/date=2024-03-25/hour=07/")
-    assert len(charts) == 4 and len(s3.objects) == 4
+    assert len(charts) == 4 and len(s3.envelopes()) == 4
     for envelope in charts:
         params = envelope["request"]["params"]
-        assert params == {
+        assert params == {  # the whole hour: CoinGecko serves it 5-minutely within the last day
             "id": params["id"], "vs_currency": params["vs_currency"],
-            "from": str(int(PAST.start.timestamp())), "to": str(int(PAST.end.timestamp())),
+            "from": str(int(HOUR.start.timestamp())), "to": str(int(HOUR.end.timestamp())),
         }  # fmt: skip
         assert envelope["request"]["url"] == (
             f"{simulator.coingecko_url}/coins/{params['id']}/market_chart/range"
         )
         assert envelope["mode"] == "history"
+        assert (envelope["interval_start"], envelope["interval_end"]) == (
+            "2024-03-25T07:00:00.000Z",
+            "2024-03-25T08:00:00.000Z",
+        )
         coin, currency = params["id"], params["vs_currency"]
-        assert envelope["payload"] == {
-            "prices": [[PAST_MINUTE * 60_000, market.price(coin, currency, PAST_MINUTE)]],
-            "market_caps": [[PAST_MINUTE * 60_000, market.market_cap(coin, currency, PAST_MINUTE)]],
-            "total_volumes": [
-                [PAST_MINUTE * 60_000, market.volume_24h(coin, currency, PAST_MINUTE)]
-            ],
-        }
+        prices = envelope["payload"]["prices"]
+        assert prices, "the simulator's points for the hour"
+        for ms, value in prices:  # whatever grain the API answers, its points of that hour
+            assert HOUR.start.timestamp() * 1000 <= ms <= HOUR.end.timestamp() * 1000
+            assert value == market.price(coin, currency, ms // 60_000)
 
 
 def test_live_smartcitizen_lands_every_device_shape_and_the_world_map(
@@ -241,12 +245,14 @@ def test_history_smartcitizen_lands_each_sensors_readings_and_not_the_device(
     for envelope in readings:
         params = envelope["request"]["params"]
         assert list(params) == ["device_id", "sensor_id", "rollup", "from", "to"]
-        assert params["from"] == "2024-03-25T07:00:00Z" and params["to"] == "2024-03-25T07:01:00Z"
+        assert params["from"] == "2024-03-25T07:00:00Z" and params["to"] == "2024-03-25T08:00:00Z"
+        assert params["rollup"] == "1m"
         sensor = int(params["sensor_id"])
         second = sensors.reading_second(13006, PAST_MINUTE)
-        assert envelope["payload"]["readings"] == [
-            [sensors.iso(second), sensors.value(13006, sensor, PAST_MINUTE)]
-        ]
+        assert [sensors.iso(second), sensors.value(13006, sensor, PAST_MINUTE)] in envelope[
+            "payload"
+        ]["readings"]
+        assert len(envelope["payload"]["readings"]) == 60  # the hour's one-minute rollups
     assert "smartcitizen device 16777 lists no sensors (never published?)" in caplog.text
 
 
@@ -422,41 +428,45 @@ def test_one_failed_request_of_a_backfill_fails_the_run_after_the_others_land(
     with pytest.raises(ApiError, match=r"^coingecko market_chart_range: HTTP 500: "):
         collect_coingecko(
             clients(simulator).coingecko, RawZoneWriter(s3, "lake"), CG, interval=PAST,
-            run_id="r", mode="history",
+            run_id="r", mode="history", now=sim_now,
         )  # fmt: skip
 
-    assert len(s3.objects) == 3
+    assert len(s3.envelopes()) == 3
     assert "[id=bitcoin vs_currency=usd]" in caplog.text
     landed = {(e["request"]["params"]["id"], e["request"]["params"]["vs_currency"])
               for e in s3.envelopes()}  # fmt: skip
     assert landed == {("bitcoin", "eur"), ("ethereum", "usd"), ("ethereum", "eur")}
 
 
-def test_several_failures_are_reported_together(simulator: Any, faults: Any) -> None:
+def test_several_failures_are_reported_together(
+    simulator: Any, sim_now: datetime, faults: Any
+) -> None:
     s3 = MemoryS3()
     faults("malformed", "html")
 
     with pytest.raises(CollectionFailed, match=r"^2 of 4 requests failed; first: coingecko "):
         collect_coingecko(
             clients(simulator).coingecko, RawZoneWriter(s3, "lake"), CG, interval=PAST,
-            run_id="r", mode="history",
+            run_id="r", mode="history", now=sim_now,
         )  # fmt: skip
 
-    assert len(s3.objects) == 2
+    assert len(s3.envelopes()) == 2
 
 
-def test_a_rate_limit_stops_the_run_without_more_calls(simulator: Any, faults: Any) -> None:
+def test_a_rate_limit_stops_the_run_without_more_calls(
+    simulator: Any, sim_now: datetime, faults: Any
+) -> None:
     s3 = MemoryS3()
     faults("429:300")
 
     with pytest.raises(RateLimited):
         collect_coingecko(
             clients(simulator).coingecko, RawZoneWriter(s3, "lake"), CG, interval=PAST,
-            run_id="r", mode="history",
+            run_id="r", mode="history", now=sim_now,
         )  # fmt: skip
 
     assert len(api_calls(simulator)) == 1
-    assert s3.puts == 0
+    assert not s3.envelopes() and not s3.objects  # the claim is released: the next run retries
 
 
 def test_an_unknown_device_fails_alone(simulator: Any, sim_now: datetime, faults: Any) -> None:
@@ -471,23 +481,23 @@ def test_an_unknown_device_fails_alone(simulator: Any, sim_now: datetime, faults
     assert [e["request"]["params"]["id"] for e in s3.envelopes()] == ["13006"]
 
 
-def test_a_retried_run_that_gets_the_same_bytes_writes_no_second_object(
+def test_a_retried_run_finds_its_blocks_landed_and_writes_nothing(
     simulator: Any, sim_now: datetime, faults: Any
 ) -> None:
     s3 = MemoryS3()
     first = collect_coingecko(
         clients(simulator).coingecko, RawZoneWriter(s3, "lake"), CG, interval=PAST,
-        run_id="backfill__1", mode="history",
+        run_id="backfill__1", mode="history", now=sim_now,
     )  # fmt: skip
     stored = dict(s3.objects)
 
     retry = collect_coingecko(
         clients(simulator).coingecko, RawZoneWriter(s3, "lake"), CG, interval=PAST,
-        run_id="backfill__1", mode="history",
+        run_id="backfill__1", mode="history", now=sim_now,
     )  # fmt: skip
 
     assert [r.created for r in first.results] == [True] * 4
-    assert [r.created for r in retry.results] == [False] * 4
+    assert retry.results == [] and sorted(retry.covered) == sorted(first.keys)
     assert s3.objects == stored
 
 

@@ -12,6 +12,7 @@ from memory_s3 import MemoryS3
 
 from lakehouse.raw_zone import ApiResponse, DataInterval, RawZoneWriter
 from lakehouse.sources.coingecko.collect import collect_coingecko, unanswered_pairs
+from lakehouse.sources.coingecko.history import HistoryTerms
 from lakehouse.sources.coingecko.planner import CoinGeckoSelection
 from lakehouse.sources.http import ApiError
 
@@ -21,6 +22,8 @@ LIVE = DataInterval(NOW, NOW.replace(minute=1))
 
 class AnswersWith:
     """A CoinGecko double whose /simple/price answers a fixed body with HTTP 200."""
+
+    history = HistoryTerms.of("demo")
 
     def __init__(self, body: bytes) -> None:
         self.body = body

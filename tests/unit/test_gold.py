@@ -14,11 +14,14 @@ T0 = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
 NOW = datetime(2026, 1, 1, 13, 0, tzinfo=UTC)
 
 
-def prices(spark: SparkSession, points: list[tuple[str, int, float]]) -> DataFrame:
-    """(coin, minute after T0, price) -> silver.coin_prices rows in usd."""
+def prices(
+    spark: SparkSession, points: list[tuple[str, int, float]], resolution: str = "1m"
+) -> DataFrame:
+    """(coin, minute after T0, price) -> silver.coin_prices rows in usd, of one resolution."""
+    rank = tables.RESOLUTION_RANK[resolution]
     rows = [
         (coin, "usd", T0 + timedelta(minutes=m), p, None, None, None,
-         T0 + timedelta(minutes=m, seconds=5), "live", NOW, f"f{m}")
+         T0 + timedelta(minutes=m, seconds=5), resolution, rank, "live", NOW, f"f{m}")
         for coin, m, p in points
     ]  # fmt: skip
     return spark.createDataFrame(rows, tables.SILVER_COIN_PRICES.schema)
@@ -56,6 +59,37 @@ def test_ohlc_recomputes_whole_hours_that_hold_a_change(spark: SparkSession) -> 
         ("btc", "1m", h10 + timedelta(minutes=59), 11.0, 11.0, 11.0, 11.0, 1),
     ]
     assert bars.columns == tables.GOLD_COIN_OHLC.schema.names
+
+
+def test_coarse_history_points_never_make_a_minute_bar(spark: SparkSession) -> None:
+    live = prices(spark, [("btc", 61, 20.0), ("btc", 62, 21.0)])
+    hourly = prices(spark, [("btc", 0, 10.0), ("btc", 60, 19.0)], resolution="1h")
+    fives = prices(spark, [("btc", 65, 22.0)], resolution="5m")
+    daily = prices(spark, [("btc", 120, 30.0)], resolution="1d")
+    silver = live.unionByName(hourly).unionByName(fives).unionByName(daily)
+
+    bars = gold.coin_ohlc(silver, silver, F.lit(NOW)).collect()
+
+    got = sorted((r.bar, r.bar_start.hour, r.bar_start.minute, r.open, r.close, r.points)
+                 for r in bars)  # fmt: skip
+    assert got == [
+        ("1h", 10, 0, 10.0, 10.0, 1),  # an hour of hourly history: its 1h bar only
+        ("1h", 11, 0, 19.0, 22.0, 4),  # 1h, 1m and 5m points make the 1h bar
+        ("1m", 11, 1, 20.0, 20.0, 1),  # minute bars from the live minutes only
+        ("1m", 11, 2, 21.0, 21.0, 1),
+    ]  # the daily point at 12:00 makes no bar at all
+
+
+def test_a_price_is_scored_against_points_of_its_own_resolution(spark: SparkSession) -> None:
+    minutes = prices(spark, [("btc", m, 100.0 + (m % 3)) for m in range(30)])
+    hourly = prices(spark, [("btc", 30, 150.0)], resolution="1h")
+    silver = minutes.unionByName(hourly)
+
+    scored = gold.price_anomalies(silver, hourly, F.lit(NOW)).collect()
+
+    at_30 = next(r for r in scored if r.price_ts.minute == 30)
+    assert at_30.window_points == 0 and not at_30.is_anomaly  # not against the live minutes
+    assert all(r.window_points == 0 for r in scored if r.price_ts.minute == 30)
 
 
 def test_sensor_hourly_statistics(spark: SparkSession) -> None:

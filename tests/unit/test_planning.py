@@ -6,8 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from lakehouse.collect import HistoryUnavailable
 from lakehouse.raw_zone import DataInterval
+from lakehouse.raw_zone_claims import Block
 from lakehouse.sources.coingecko.client import market_pages
+from lakehouse.sources.coingecko.history import SETTLE, HistoryTerms
 from lakehouse.sources.coingecko.planner import (
     CoinGeckoSelection,
     CoinsMarkets,
@@ -72,15 +75,100 @@ def test_live_prices_is_one_simple_price_for_every_pair() -> None:
     assert plan.skipped == ()
 
 
-def test_history_prices_is_one_market_chart_range_per_pair_over_exactly_the_interval() -> None:
-    plan = plan_coingecko(CG, "history", MINUTE, parts=("prices",))
+def range_call(coin: str, currency: str, start: datetime, size: timedelta) -> MarketChartRange:
+    block = Block("coingecko", "market_chart_range", f"{coin}_{currency}", start, start + size)
+    return MarketChartRange(coin, currency, block)
 
+
+def test_history_prices_older_than_a_day_is_the_utc_day_per_pair() -> None:
+    """docs.coingecko.com: a one-day range from any time but now is answered hourly."""
+    plan = plan_coingecko(CG, "history", MINUTE, parts=("prices",), now=T + timedelta(days=3))
+
+    day = datetime(2026, 11, 25, tzinfo=UTC)
     assert plan.calls == (
-        MarketChartRange("bitcoin", "usd", MINUTE.start, MINUTE.end),
-        MarketChartRange("bitcoin", "eur", MINUTE.start, MINUTE.end),
-        MarketChartRange("ethereum", "usd", MINUTE.start, MINUTE.end),
-        MarketChartRange("ethereum", "eur", MINUTE.start, MINUTE.end),
+        range_call("bitcoin", "usd", day, timedelta(days=1)),
+        range_call("bitcoin", "eur", day, timedelta(days=1)),
+        range_call("ethereum", "usd", day, timedelta(days=1)),
+        range_call("ethereum", "eur", day, timedelta(days=1)),
     )
+    assert all(call.block.closed for call in plan.calls)
+
+
+def test_history_prices_within_the_last_day_is_the_utc_hour_per_pair() -> None:
+    """docs.coingecko.com: a range within 1 day from now is answered 5-minutely."""
+    late = DataInterval(T + timedelta(minutes=37), T + timedelta(minutes=38))
+    plan = plan_coingecko(CG, "history", late, parts=("prices",), now=T + timedelta(hours=20))
+
+    assert plan.calls[0] == range_call("bitcoin", "usd", T, timedelta(hours=1))
+    assert len(plan.calls) == 4
+
+
+def test_every_minute_of_a_block_plans_the_same_request() -> None:
+    now = T + timedelta(days=2)
+    plans = {
+        plan_coingecko(
+            CG,
+            "history",
+            DataInterval(T + timedelta(minutes=m), T + timedelta(minutes=m + 1)),
+            parts=("prices",),
+            now=now,
+        ).calls
+        for m in range(0, 14 * 60, 7)
+    }
+    assert len(plans) == 1
+
+
+def test_the_current_hour_is_an_open_block_up_to_the_current_minute() -> None:
+    now = T + timedelta(minutes=25, seconds=40)
+    plan = plan_coingecko(CG, "history", MINUTE, parts=("prices",), now=now)
+
+    block = plan.calls[0].block
+    assert (block.start, block.end, block.closed) == (T, T + timedelta(minutes=25), False)
+
+
+def test_an_hour_is_closed_once_it_settled() -> None:
+    settled = T + timedelta(hours=1) + SETTLE
+    early = plan_coingecko(CG, "history", MINUTE, parts=("prices",), now=settled - timedelta(1))
+    late = plan_coingecko(CG, "history", MINUTE, parts=("prices",), now=settled)
+
+    assert not early.calls[0].block.closed
+    assert late.calls[0] == range_call("bitcoin", "usd", T, timedelta(hours=1))
+    assert late.calls[0].block.closed
+
+
+def test_an_interval_over_two_blocks_plans_both() -> None:
+    two_days = DataInterval(T + timedelta(hours=13), T + timedelta(hours=15))
+    plan = plan_coingecko(
+        CoinGeckoSelection(("bitcoin",), ("usd",), 1),
+        "history",
+        two_days,
+        now=T + timedelta(days=9),
+    )
+
+    day = datetime(2026, 11, 25, tzinfo=UTC)
+    assert plan.calls == (
+        range_call("bitcoin", "usd", day, timedelta(days=1)),
+        range_call("bitcoin", "usd", day + timedelta(days=1), timedelta(days=1)),
+    )
+
+
+def test_history_older_than_the_demo_plans_year_fails_naming_the_window() -> None:
+    now = T + timedelta(days=366)
+    with pytest.raises(HistoryUnavailable, match=r"plan 'demo' serves 365 days of history"):
+        plan_coingecko(CG, "history", MINUTE, parts=("prices",), now=now)
+
+    pro = plan_coingecko(
+        CG, "history", MINUTE, parts=("prices",), now=now, terms=HistoryTerms.of("pro")
+    )
+    assert len(pro.calls) == 4
+
+
+def test_the_connection_can_set_how_many_days_of_history_the_plan_serves() -> None:
+    two_days = HistoryTerms.of("demo", 2)
+    with pytest.raises(HistoryUnavailable, match=r"plan 'demo' serves 2 days of history"):
+        plan_coingecko(CG, "history", MINUTE, now=T + timedelta(days=3), terms=two_days)
+    with pytest.raises(ValueError, match="history_days must be a positive whole number"):
+        HistoryTerms.of("demo", 0)
 
 
 def test_live_markets_pages_through_the_first_currency() -> None:
@@ -132,12 +220,13 @@ def test_live_smartcitizen_is_each_device_and_the_world_map() -> None:
     assert plan.calls == (Device(13006), Device(15602), WorldMap())
 
 
-def test_history_smartcitizen_is_each_devices_readings_with_a_one_minute_rollup() -> None:
-    plan = plan_smartcitizen(SC, "history", MINUTE)
+def test_history_smartcitizen_is_each_devices_hour_of_one_minute_rollups() -> None:
+    plan = plan_smartcitizen(SC, "history", MINUTE, now=T + timedelta(days=1))
 
+    hour = T + timedelta(hours=1)
     assert plan.calls == (
-        DeviceReadings(13006, "1m", MINUTE.start, MINUTE.end),
-        DeviceReadings(15602, "1m", MINUTE.start, MINUTE.end),
+        DeviceReadings(13006, "1m", Block("smartcitizen", "readings", "13006", T, hour)),
+        DeviceReadings(15602, "1m", Block("smartcitizen", "readings", "15602", T, hour)),
     )
     assert plan.skipped == ("smartcitizen /devices/world_map has no history",)
 

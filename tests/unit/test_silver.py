@@ -131,24 +131,96 @@ def test_market_chart_points_become_minute_rows(spark: SparkSession) -> None:
     assert {r.mode for r in batch.coin_prices.collect()} == {"history"}
 
 
+def chart_of(points: list[tuple[datetime, float]]) -> str:
+    prices = [[int(at.timestamp() * 1000), price] for at, price in points]
+    return json.dumps({"prices": prices, "market_caps": [], "total_volumes": []})
+
+
+def range_params(start: datetime, end: datetime) -> dict[str, str]:
+    return {
+        "id": "bitcoin",
+        "vs_currency": "usd",
+        "from": str(int(start.timestamp())),
+        "to": str(int(end.timestamp())),
+    }
+
+
+MINUTE = datetime(2024, 3, 25, 8, 45, tzinfo=UTC)
+LIVE = json.dumps({"bitcoin": {"usd": 100.0, "last_updated_at": int(MINUTE.timestamp())}})
+
+
 def test_live_and_backfilled_prices_for_one_instant_are_one_row(spark: SparkSession) -> None:
-    minute = datetime(2024, 3, 25, 8, 45, tzinfo=UTC)
-    live = json.dumps({"bitcoin": {"usd": 100.0, "last_updated_at": int(minute.timestamp())}})
-    chart = json.dumps({"prices": [[int(minute.timestamp() * 1000), 101.0]],
-                        "market_caps": [], "total_volumes": []})  # fmt: skip
+    """At equal resolution (an API that answers minutely), the newest fetch wins."""
+    minutely = [(MINUTE + timedelta(minutes=m), 101.0 + m) for m in range(-2, 3)]
     later = FETCHED_AT + timedelta(hours=1)
     batch = parse(
         spark,
         [
-            envelope("coingecko", "simple_price", live, "live.json"),
-            envelope("coingecko", "market_chart_range", chart, "backfill.json",
-                     params={"id": "bitcoin", "vs_currency": "usd"}, fetched_at=later,
+            envelope("coingecko", "simple_price", LIVE, "live.json"),
+            envelope("coingecko", "market_chart_range", chart_of(minutely), "backfill.json",
+                     params=range_params(MINUTE, MINUTE + timedelta(hours=1)), fetched_at=later,
                      mode="history"),
         ],
     )  # fmt: skip
-    assert rows_of(batch.coin_prices, "coin_id", "price_ts", "price", "mode") == [
-        ("bitcoin", datetime(2024, 3, 25, 8, 45), 101.0, "history")
-    ]
+    assert rows_of(
+        batch.coin_prices.where(F.col("price_ts") == MINUTE.replace(tzinfo=None)),
+        "coin_id", "price_ts", "price", "mode", "resolution",
+    ) == [("bitcoin", datetime(2024, 3, 25, 8, 45), 101.0, "history", "1m")]  # fmt: skip
+
+
+def test_a_live_minute_beats_a_later_fetched_hourly_point(spark: SparkSession) -> None:
+    day = MINUTE.replace(hour=0, minute=0)
+    hourly = [(day + timedelta(hours=h, minutes=45, seconds=20), 90.0 + h) for h in range(24)]
+    later = FETCHED_AT + timedelta(days=3)
+    batch = parse(
+        spark,
+        [
+            envelope("coingecko", "simple_price", LIVE, "live.json"),
+            envelope("coingecko", "market_chart_range", chart_of(hourly), "day.json",
+                     params=range_params(day, day + timedelta(days=1)), fetched_at=later,
+                     mode="history"),
+        ],
+    )  # fmt: skip
+    got = rows_of(batch.coin_prices, "price_ts", "price", "resolution", "resolution_rank")
+    assert len(got) == 24
+    assert (datetime(2024, 3, 25, 8, 45), 100.0, "1m", 4) in got
+    assert (datetime(2024, 3, 25, 9, 45), 99.0, "1h", 2) in got
+
+
+@pytest.mark.parametrize(
+    ("step", "count", "resolution"),
+    [
+        (timedelta(minutes=5), 12, "5m"),
+        (timedelta(hours=1), 24, "1h"),
+        (timedelta(days=1), 100, "1d"),
+    ],
+)
+def test_a_charts_resolution_is_measured_from_its_points(
+    spark: SparkSession, step: timedelta, count: int, resolution: str
+) -> None:
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    points = [(start + i * step + timedelta(seconds=37), 1.0 + i) for i in range(count)]
+    now_point = (start + count * step - timedelta(seconds=90), 5.0)  # the API's last "now" point
+    batch = parse(
+        spark,
+        [
+            envelope("coingecko", "market_chart_range", chart_of([*points, now_point]), "c.json",
+                     params=range_params(start, start + count * step), mode="history"),
+        ],
+    )  # fmt: skip
+    assert {r.resolution for r in batch.coin_prices.collect()} == {resolution}
+
+
+def test_a_single_point_takes_the_documented_grain_of_its_range(spark: SparkSession) -> None:
+    day = datetime(2024, 3, 20, tzinfo=UTC)  # days before FETCHED_AT: a day range is hourly
+    batch = parse(
+        spark,
+        [
+            envelope("coingecko", "market_chart_range", chart_of([(day, 1.0)]), "c.json",
+                     params=range_params(day, day + timedelta(days=1)), mode="history"),
+        ],
+    )  # fmt: skip
+    assert [r.resolution for r in batch.coin_prices.collect()] == ["1h"]
 
 
 def test_devices_in_the_2020_and_2023_shapes(spark: SparkSession) -> None:

@@ -62,9 +62,10 @@ def envelope_row(
 
 def silver(spark: SparkSession, rows: list[tuple[Any, ...]]) -> DataFrame:
     """Rows as (coin, currency, price_ts, price, cap, volume, change, observed_at, mode, fetched,
-    file); a 10-tuple without observed_at gets None there."""
+    file); a 10-tuple without observed_at gets None there. All of resolution `1m`."""
     full = [row if len(row) == 11 else (*row[:7], None, *row[7:]) for row in rows]
-    return spark.createDataFrame(full, tables.SILVER_COIN_PRICES.schema)
+    live = [(*row[:8], "1m", tables.RESOLUTION_RANK["1m"], *row[8:]) for row in full]
+    return spark.createDataFrame(live, tables.SILVER_COIN_PRICES.schema)
 
 
 def coin_prices(bronze_df: DataFrame) -> DataFrame:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -58,6 +59,8 @@ class Collection:
     mode: Mode
     results: list[PutResult] = field(default_factory=list)
     skipped: tuple[str, ...] = ()
+    covered: list[str] = field(default_factory=list)
+    """History: the objects (or claims) of other runs that already hold this run's blocks."""
 
     @property
     def keys(self) -> list[str]:
@@ -65,7 +68,8 @@ class Collection:
 
 
 class Collector(Protocol[Selection_contra, Client_contra]):
-    """Fetches a run's planned requests with `client` and lands each response with `writer`."""
+    """Fetches a run's planned requests with `client` and lands each response with `writer`;
+    `now` decides which history the API serves, and at which grain."""
 
     def __call__(
         self,
@@ -78,6 +82,7 @@ class Collector(Protocol[Selection_contra, Client_contra]):
         run_id: str,
         mode: Mode,
         parts: Sequence[str],
+        now: datetime,
     ) -> Collection: ...
 
 

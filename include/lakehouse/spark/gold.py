@@ -7,13 +7,20 @@ a function of silver's state, so a replayed batch writes the same rows.
 
 - `coin_ohlc`: bars of 1 minute and 1 hour per coin and currency. Silver prices are one row per
   minute (see `lakehouse.tables`), so a 1m bar usually holds one point; the 1h bar is the useful
-  candle. Every hour touched by a change is recomputed whole, its minute bars included.
+  candle. Every hour touched by a change is recomputed whole, its minute bars included. A bar is
+  built only from points at least as fine as itself (`resolution_rank`): a 1m bar from 1m points,
+  a 1h bar from 1m, 5m and 1h points; a daily history point makes no bar, and an hour of hourly
+  history makes one 1h bar and no 1m bar.
 - `sensor_hourly`: count, min, max, mean, sample standard deviation per device, sensor and hour.
 - `price_anomalies` / `sensor_anomalies`: a robust z-score of each point against the points of the
   same series in the trailing window before it (median and MAD, Iglewicz and Hoaglin):
   z = 0.6745 (x - median) / MAD, flagged when |z| > `Z_THRESHOLD`, with at least
   `MIN_WINDOW_POINTS` points in the window and MAD > 0 (else z is null and the flag false).
   A change at t affects the scores of points in [t, t + window]; those are recomputed.
+  Prices are scored against the points of their own resolution only (a 1m point against the
+  trailing 1m points, a 5m point against 5m points): a window never mixes a live minute with an
+  hourly history point, and an hourly or daily point, with at most one point per 60-minute window,
+  is never flagged (too few points).
 
 `GOLD_FEEDS` says which gold tables each silver table's changes recompute.
 """
@@ -39,7 +46,11 @@ MAD_SCALE = 0.6745
 
 PRICE_SERIES = ("coin_id", "vs_currency")
 SENSOR_SERIES = ("device_id", "sensor_id")
-BARS = (("1m", "minute"), ("1h", "hour"))
+BARS = (
+    ("1m", "minute", tables.RESOLUTION_RANK["1m"]),
+    ("1h", "hour", tables.RESOLUTION_RANK["1h"]),
+)
+"""Each bar: its name, the unit it truncates `price_ts` to, the least resolution rank it takes."""
 
 GoldFunction = Callable[[DataFrame, DataFrame, Column], DataFrame]
 """(silver table or slice, the batch's changed silver keys, update time) -> complete gold rows."""
@@ -56,13 +67,15 @@ def coin_ohlc(silver_prices: DataFrame, changed: DataFrame, updated_at: Column) 
     )
     order = F.struct(F.col("price_ts"), F.col("observed_at"))
     bars = []
-    for bar, unit in BARS:
+    for bar, unit, least_rank in BARS:
         bars.append(
-            rows.groupBy(
+            rows.where(F.col("resolution_rank") >= least_rank)
+            .groupBy(
                 *PRICE_SERIES,
                 F.lit(bar).alias("bar"),
                 F.date_trunc(unit, "price_ts").alias("bar_start"),
-            ).agg(
+            )
+            .agg(
                 F.min_by("price", order).alias("open"),
                 F.max("price").alias("high"),
                 F.min("price").alias("low"),
@@ -106,7 +119,9 @@ def price_anomalies(
     updated_at: Column,
     window: timedelta = PRICE_WINDOW,
 ) -> DataFrame:
-    scored = _anomalies(silver_prices, changed, PRICE_SERIES, "price_ts", "price", window)
+    scored = _anomalies(
+        silver_prices, changed, PRICE_SERIES, "price_ts", "price", window, ("resolution",)
+    )
     return _with_updated_at(scored, tables.GOLD_PRICE_ANOMALIES.schema, updated_at)
 
 
@@ -144,7 +159,9 @@ def _anomalies(
     ts: str,
     value: str,
     window: timedelta,
+    alike: Sequence[str] = (),
 ) -> DataFrame:
+    """Robust z-scores; `alike`: columns a point's window must share with it (beyond the series)."""
     rows = rows.where(F.col(value).isNotNull())
     scope = anomaly_scope(changed, series, ts, window)
     lookback = F.make_interval(secs=F.lit(window.total_seconds()))
@@ -153,7 +170,7 @@ def _anomalies(
     )
     seconds = F.unix_micros(F.col(ts))
     trailing = (
-        Window.partitionBy(*series)
+        Window.partitionBy(*series, *alike)
         .orderBy(seconds)
         .rangeBetween(-int(window.total_seconds() * 1_000_000), -1)
     )
@@ -175,7 +192,7 @@ def _anomalies(
         scored.withColumn("robust_z", z)
         .withColumn("is_anomaly", F.coalesce(F.abs(F.col("robust_z")) > Z_THRESHOLD, F.lit(False)))
         .where(F.col(ts).between(F.col("_from"), F.col("_to")))
-        .drop("_hist", "_from", "_to")
+        .drop("_hist", "_from", "_to", *alike)
     )
 
 

@@ -41,11 +41,15 @@ def ensure_table(
     schema: StructType,
     partitions: Sequence[str] = (),
     properties: Mapping[str, str] = TABLE_PROPERTIES,
+    fill: Mapping[str, str] | None = None,
 ) -> None:
     """Create the Delta table at `location` unless it exists; add columns it lacks; set properties.
 
     Columns are only ever added (nullable), never dropped or retyped: a table written by an older
-    version of the job keeps its data and gains the new columns as nulls.
+    version of the job keeps its data and gains the new columns as nulls, or as `fill`'s SQL value
+    (see `TableSpec.fill`). The fill is an UPDATE of the rows still null in those columns, run at
+    every start: a driver killed between ADD COLUMNS and the UPDATE finishes it the next time, and
+    once done, Delta's per-file null counts let it skip every file.
     """
     if not DeltaTable.isDeltaTable(spark, location):
         builder = DeltaTable.createIfNotExists(spark).location(location).addColumns(schema)
@@ -69,6 +73,16 @@ def ensure_table(
     if missing:
         columns = ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in missing)
         spark.sql(f"ALTER TABLE delta.`{sql_location}` ADD COLUMNS ({columns})")
+    if fill:
+        fill_nulls(spark, location, fill)
+
+
+def fill_nulls(spark: SparkSession, location: str, fill: Mapping[str, str]) -> None:
+    """Set each column of `fill` to its SQL value where the column is null."""
+    DeltaTable.forPath(spark, location).update(
+        condition=" OR ".join(f"`{column}` IS NULL" for column in fill),
+        set={f"`{column}`": f"coalesce(`{column}`, {value})" for column, value in fill.items()},
+    )
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ def ensure_tables(spark: SparkSession, options: StreamOptions) -> None:
                 spec.schema,
                 spec.partitions,
                 {**common, **spec.properties},
+                spec.fill,
             )
             for spec in tables.ALL_TABLES
         ]

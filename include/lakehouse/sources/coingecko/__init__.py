@@ -11,6 +11,7 @@ from lakehouse.sources.base import Connection, Source, SourceSettings
 from lakehouse.sources.coingecko.catalog import check_with_catalog
 from lakehouse.sources.coingecko.client import MAX_TOP_N, CoinGeckoApi, CoinGeckoHttpClient
 from lakehouse.sources.coingecko.collect import collect_coingecko
+from lakehouse.sources.coingecko.history import HistoryTerms
 from lakehouse.sources.coingecko.planner import PARTS, CoinGeckoSelection, live_calls
 from lakehouse.sources.coingecko.settings import PLAN_URLS, RATE_LIMITS, CoinGeckoSettings
 from lakehouse.sources.limiter import CallLimiter
@@ -64,11 +65,13 @@ def _plan(conn: Connection) -> str:
 
 def _client(conn: Connection, limiter: CallLimiter) -> CoinGeckoApi:
     plan = _plan(conn)
+    days = conn.extra.get("history_days")  # overrides the plan's history window
     return CoinGeckoHttpClient(
         base_url=conn.host or PLAN_URLS[plan],
         api_key=conn.password,
         plan=plan,
         limiter=limiter,
+        history_days=None if days is None else HistoryTerms.of(plan, days).days,
     )
 
 

@@ -7,10 +7,10 @@ Endpoints and what the raw zone records of each request (`params`; the key is on
   (one response, hence one raw object, per page).
 - `market_chart_range`: GET /coins/{id}/market_chart/range, `id` (recorded although it travels in
   the path), `vs_currency`, `from`, `to`. The API takes `from`/`to` as ISO dates or UNIX
-  timestamps; we send UNIX seconds (the data interval's bounds) and it answers `[epoch_ms, value]`
-  points. Its granularity depends on the range and plan (docs, 2025: 5-minutely within the last
-  day, hourly beyond; minutely only on paid plans), so a backfilled minute of the real API may hold
-  no point at all: the simulator answers minutely.
+  timestamps; we send UNIX seconds (a history block's bounds) and it answers `[epoch_ms, value]`
+  points at its automatic granularity (5-minutely within the last day, hourly beyond, daily above
+  90 days: see `lakehouse.sources.coingecko.history`), which is why a backfill asks for whole
+  blocks rather than for each minute.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Protocol
 
 import requests
 
+from lakehouse.sources.coingecko.history import HistoryTerms
 from lakehouse.sources.http import MAX_RETRY_AFTER_S, ApiResponse, JsonGetter
 from lakehouse.sources.limiter import CallLimiter
 
@@ -68,7 +69,12 @@ def market_pages(top_n: int) -> list[tuple[int, int]]:
 
 
 class CoinGeckoApi(Protocol):
-    """What the collectors need of CoinGecko; the HTTP client and test doubles both provide it."""
+    """What the collectors need of CoinGecko; the HTTP client and test doubles both provide it.
+
+    `history` says how much history the API serves this client (see `coingecko.history`)."""
+
+    @property
+    def history(self) -> HistoryTerms: ...
 
     def simple_price(self, ids: Sequence[str], vs_currencies: Sequence[str]) -> ApiResponse: ...
 
@@ -97,9 +103,11 @@ class CoinGeckoHttpClient:
         limiter: CallLimiter | None = None,
         max_retry_after: float = MAX_RETRY_AFTER_S,
         sleep: Callable[[float], None] = time.sleep,
+        history_days: int | None = None,
     ) -> None:
         if plan not in KEY_HEADERS:
             raise ValueError(f"CoinGecko plan must be one of {sorted(KEY_HEADERS)}, got {plan!r}")
+        self.history = HistoryTerms.of(plan, history_days)
         self._http = JsonGetter(
             SOURCE,
             base_url,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -12,6 +13,7 @@ from lakehouse.raw_zone import DataInterval, Mode, PutResult, RawZoneWriter
 from lakehouse.sources.base import Collection
 from lakehouse.sources.coingecko.client import CoinGeckoApi
 from lakehouse.sources.coingecko.planner import (
+    DEMO,
     PARTS,
     CoinGeckoSelection,
     CoinsMarkets,
@@ -33,9 +35,12 @@ def collect_coingecko(
     run_id: str,
     mode: Mode,
     parts: Sequence[str] = PARTS,
+    now: datetime | None = None,
 ) -> Collection:
-    """Live: `/simple/price` and `/coins/markets` pages. History: `/market_chart/range` per pair."""
-    plan = plan_coingecko(selection, mode, interval, parts)
+    """Live: `/simple/price` and `/coins/markets` pages. History: `/market_chart/range` per pair
+    and block, once for all the runs inside the block (`lakehouse.sources.coingecko.history`)."""
+    terms = api.history if mode == "history" else None  # live calls need no history terms
+    plan = plan_coingecko(selection, mode, interval, parts, now=now, terms=terms or DEMO)
     landing = Landing(writer, interval, mode, run_id, plan.skipped)
     markets_done = False
     for call in plan.calls:
@@ -54,11 +59,8 @@ def collect_coingecko(
                 )
                 # The list ended before the planned pages did: later pages would be empty.
                 markets_done = response is not None and _shorter_than(response, per_page)
-            case MarketChartRange(coin, currency, start, end):
-                landing.fetch_and_land(
-                    partial(api.market_chart_range, coin, currency, start, end),
-                    f"id={coin} vs_currency={currency}",
-                )
+            case MarketChartRange():
+                _land_range(api, landing, call)
     return landing.finish()
 
 
@@ -130,6 +132,19 @@ def _check_quotes(
         ),
         what,
     )
+
+
+def _land_range(api: CoinGeckoApi, landing: Landing, call: MarketChartRange) -> None:
+    """One pair's block, fetched and landed whole unless another run's object covers it."""
+    what = f"id={call.coin_id} vs_currency={call.vs_currency}"
+
+    def fetch_block(interval: DataInterval) -> bool:
+        fetch = partial(
+            api.market_chart_range, call.coin_id, call.vs_currency, call.start, call.end
+        )
+        return landing.fetch_and_land(fetch, what, interval) is not None
+
+    landing.land_block(call.block, fetch_block, what)
 
 
 def _shorter_than(response: ApiResponse, per_page: int) -> bool:

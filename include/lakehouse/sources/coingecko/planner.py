@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from lakehouse.raw_zone import DataInterval, Mode
+from lakehouse.raw_zone_claims import Block
 from lakehouse.sources.budget import PartCalls, is_due
 from lakehouse.sources.coingecko.client import market_pages, validate_ids, validate_top_n
+from lakehouse.sources.coingecko.history import HistoryTerms, check_plan_window, history_blocks
 from lakehouse.sources.coingecko.settings import CoinGeckoSettings
 from lakehouse.sources.planning import Plan, check_parts
 
 PARTS = ("prices", "markets")
+DEMO = HistoryTerms()
 
 
 @dataclass(frozen=True)
@@ -85,10 +88,19 @@ class CoinsMarkets:
 
 @dataclass(frozen=True)
 class MarketChartRange:
+    """One pair's history block (`lakehouse.sources.coingecko.history`), requested whole."""
+
     coin_id: str
     vs_currency: str
-    start: datetime
-    end: datetime
+    block: Block
+
+    @property
+    def start(self) -> datetime:
+        return self.block.start
+
+    @property
+    def end(self) -> datetime:
+        return self.block.end
 
 
 CoinGeckoCall = SimplePrice | CoinsMarkets | MarketChartRange
@@ -99,9 +111,13 @@ def plan_coingecko(
     mode: Mode,
     interval: DataInterval,
     parts: Sequence[str] = PARTS,
+    *,
+    now: datetime | None = None,
+    terms: HistoryTerms = DEMO,
 ) -> Plan[CoinGeckoCall]:
     """Live: one `/simple/price` for all pairs, `/coins/markets` by pages. History: one
-    `/market_chart/range` per coin and currency (the endpoint takes one of each)."""
+    `/market_chart/range` per coin, currency and block (the endpoint takes one coin and one
+    currency; see `history_calls`)."""
     check_parts(parts, PARTS)
     calls: list[CoinGeckoCall] = []
     skipped: list[str] = []
@@ -112,11 +128,7 @@ def plan_coingecko(
             else:
                 calls.append(SimplePrice(selection.coins, selection.currencies))
         else:
-            calls.extend(
-                MarketChartRange(coin, currency, interval.start, interval.end)
-                for coin in selection.coins
-                for currency in selection.currencies
-            )
+            calls.extend(history_calls(selection, interval, now or datetime.now(UTC), terms))
     if "markets" in parts:
         if mode == "live":
             if skip := _not_due("/coins/markets", selection.markets_every_minutes, interval):
@@ -142,3 +154,17 @@ def live_calls(settings: CoinGeckoSettings) -> tuple[PartCalls, ...]:
             "COINGECKO_MARKETS_EVERY_MINUTES",
         ),
     )
+
+
+def history_calls(
+    selection: CoinGeckoSelection, interval: DataInterval, now: datetime, terms: HistoryTerms
+) -> list[MarketChartRange]:
+    """Per pair, the blocks CoinGecko serves whole at its grain that hold the interval; fails at
+    once (`HistoryUnavailable`) when the plan's window does not reach back to the interval."""
+    check_plan_window(terms, interval, now)
+    return [
+        MarketChartRange(coin, currency, block)
+        for coin in selection.coins
+        for currency in selection.currencies
+        for block in history_blocks(f"{coin}_{currency}", interval, now)
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 from functools import partial
 
 from lakehouse.collect import Landing
@@ -32,10 +33,11 @@ def collect_smartcitizen(
     run_id: str,
     mode: Mode,
     parts: Sequence[str] = PARTS,
+    now: datetime | None = None,
 ) -> Collection:
     """Live: each device object and the world map (if enabled). History: per device, the readings
     of each of its sensors (the sensors read from the device object, which is not landed)."""
-    plan = plan_smartcitizen(selection, mode, interval, parts)
+    plan = plan_smartcitizen(selection, mode, interval, parts, now=now)
     landing = Landing(writer, interval, mode, run_id, plan.skipped)
     for call in plan.calls:
         match call:
@@ -44,24 +46,35 @@ def collect_smartcitizen(
             case WorldMap():
                 landing.fetch_and_land(api.world_map, "world map")
             case DeviceReadings():
-                _land_device_readings(api, landing, call)
+                landing.land_block(
+                    call.block,
+                    partial(_land_device_readings, api, landing, call),
+                    f"device_id={call.device_id}",
+                )
     return landing.finish()
 
 
-def _land_device_readings(api: SmartCitizenApi, landing: Landing, call: DeviceReadings) -> None:
+def _land_device_readings(
+    api: SmartCitizenApi, landing: Landing, call: DeviceReadings, interval: DataInterval
+) -> bool:
+    """The block's readings of every sensor, under the block's interval; True if all landed."""
     device = landing.fetch(partial(api.device, call.device_id), f"id={call.device_id} (sensors)")
     if device is None:
-        return
+        return False
     try:
         sensors = device_sensors(device.json())
     except ValueError as exc:
         error = ApiError(device.source, device.endpoint, device.status, f"not a device: {exc}")
         landing.fail(error, f"id={call.device_id}")
-        return
+        return False
     if not sensors:
         log.info("smartcitizen device %s lists no sensors (never published?)", call.device_id)
+    complete = True
     for sensor in sensors:
-        landing.fetch_and_land(
+        response = landing.fetch_and_land(
             partial(api.readings, call.device_id, sensor.id, call.rollup, call.start, call.end),
             f"device_id={call.device_id} sensor_id={sensor.id}",
+            interval,
         )
+        complete = complete and response is not None
+    return complete

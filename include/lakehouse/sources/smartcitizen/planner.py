@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lakehouse.raw_zone import DataInterval, Mode
+from lakehouse.raw_zone_claims import Block, blocks_of
 from lakehouse.sources.planning import Plan, check_parts
 from lakehouse.sources.smartcitizen.client import ROLLUP, validate_device_ids
 from lakehouse.sources.smartcitizen.settings import SmartCitizenSettings
@@ -49,13 +50,28 @@ class WorldMap:
 
 @dataclass(frozen=True)
 class DeviceReadings:
-    """Readings of every sensor of a device: the sensors come from the device object itself,
-    fetched first (and not landed: it describes now, not the interval)."""
+    """Readings of every sensor of a device over one block (the UTC hour) at the 1-minute rollup:
+    the sensors come from the device object itself, fetched first (and not landed: it describes
+    now, not the interval). One run fetches the hour for all the runs inside it."""
 
     device_id: int
     rollup: str
-    start: datetime
-    end: datetime
+    block: Block
+
+    @property
+    def start(self) -> datetime:
+        return self.block.start
+
+    @property
+    def end(self) -> datetime:
+        return self.block.end
+
+
+READINGS_BLOCK = timedelta(hours=1)
+"""A readings backfill fetches the UTC hour per sensor (60 one-minute rollups per call, rather
+than one call per minute run)."""
+SETTLE = timedelta(minutes=10)
+"""A block is final this long after its end (devices publish about once a minute, some late)."""
 
 
 SmartCitizenCall = Device | WorldMap | DeviceReadings
@@ -66,6 +82,8 @@ def plan_smartcitizen(
     mode: Mode,
     interval: DataInterval,
     parts: Sequence[str] = PARTS,
+    *,
+    now: datetime | None = None,
 ) -> Plan[SmartCitizenCall]:
     """Live: each device object (its latest readings), and the world map when enabled.
     History: the readings of every sensor of each device over the interval, 1-minute rollup."""
@@ -77,8 +95,9 @@ def plan_smartcitizen(
             calls.extend(Device(device) for device in selection.devices)
         else:
             calls.extend(
-                DeviceReadings(device, ROLLUP, interval.start, interval.end)
+                DeviceReadings(device, ROLLUP, block)
                 for device in selection.devices
+                for block in readings_blocks(device, interval, now or datetime.now(UTC))
             )
     if "world_map" in parts:
         if not selection.world_map:
@@ -88,3 +107,15 @@ def plan_smartcitizen(
         else:
             calls.append(WorldMap())
     return Plan(mode, tuple(calls), tuple(skipped))
+
+
+def readings_blocks(device_id: int, interval: DataInterval, now: datetime) -> Iterator[Block]:
+    return blocks_of(
+        "smartcitizen",
+        "readings",
+        str(device_id),
+        (interval.start, interval.end),
+        now,
+        lambda _start: READINGS_BLOCK,
+        SETTLE,
+    )

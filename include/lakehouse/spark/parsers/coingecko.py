@@ -84,6 +84,14 @@ def _missing_quotes(requests: DataFrame, quoted: DataFrame) -> DataFrame:
     )
 
 
+def _is_field(key: Column) -> Column:
+    """A `/simple/price` quote key that is a figure of a currency, not the currency itself."""
+    field = key == "last_updated_at"
+    for suffix in _SIMPLE_PRICE_SUFFIXES:
+        field = field | key.endswith(suffix)
+    return field
+
+
 def simple_price(df: DataFrame) -> Candidates:
     """silver.coin_prices rows of `/simple/price` (live): one per coin and currency."""
     ok = starts_with("{")
@@ -102,14 +110,8 @@ def simple_price(df: DataFrame) -> Candidates:
     )
     quotes = parsed.select(*CONTEXT, F.explode("_quotes").alias("coin_id", "quote"))
 
-    def is_field(key: Column) -> Column:
-        field = key == "last_updated_at"
-        for suffix in _SIMPLE_PRICE_SUFFIXES:
-            field = field | key.endswith(suffix)
-        return field
-
     keys = quotes.select("*", F.explode(F.map_keys("quote")).alias("_key"))
-    currency_keys = keys.where(~is_field(F.col("_key")))
+    currency_keys = keys.where(~_is_field(F.col("_key")))
     unexpected = currency_keys.where(~F.col("_key").rlike(_CURRENCY_PATTERN)).select(
         *CONTEXT,
         F.lit("unexpected_key").alias(REASON),
@@ -137,6 +139,7 @@ def simple_price(df: DataFrame) -> Candidates:
         quote_value("_24h_vol").alias("volume_24h"),
         quote_value("_24h_change").alias("change_24h_pct"),
         observed.alias("observed_at"),
+        *resolution_columns(F.lit("1m")),
         *CONTEXT,
         F.to_json(F.create_map(F.col("coin_id"), F.col("quote"))).alias(RECORD),
     )
@@ -182,7 +185,10 @@ def market_chart(df: DataFrame) -> Candidates:
         F.lower(param("id")).alias("coin_id"),
         F.lower(param("vs_currency")).alias("vs_currency"),
     )
-    rows = per_instant.join(context, "source_file").select(
+    rows = per_instant.join(context, "source_file").join(
+        _chart_resolution(good_env, exploded), "source_file"
+    )
+    rows = rows.select(
         F.col("coin_id"),
         F.col("vs_currency"),
         minute(observed).alias("price_ts"),
@@ -191,11 +197,67 @@ def market_chart(df: DataFrame) -> Candidates:
         F.col("total_volumes").alias("volume_24h"),
         F.lit(None).cast("double").alias("change_24h_pct"),
         observed.alias("observed_at"),
+        *resolution_columns(F.col("_resolution")),
         *CONTEXT,
         F.col(RECORD),
     )
     parts = split(_price_expectations(rows), tables.SILVER_COIN_PRICES.schema.names)
     return Candidates(good=parts.good, bad=shape.unionByName(parts.bad))
+
+
+def resolution_columns(resolution: Column) -> list[Column]:
+    """`resolution` and its `resolution_rank` (see "Resolution of prices" in `lakehouse.tables`)."""
+    rank = F.lit(None).cast("int")
+    for name, value in tables.RESOLUTION_RANK.items():
+        rank = F.when(resolution == name, F.lit(value)).otherwise(rank)
+    return [resolution.alias("resolution"), rank.alias("resolution_rank")]
+
+
+RESOLUTION_BOUNDS = ((150, "1m"), (1_800, "5m"), (43_200, "1h"))
+"""Median gap between a chart's points (seconds, up to) -> its resolution; beyond: `1d`."""
+
+
+def _chart_resolution(envelopes: DataFrame, points: DataFrame) -> DataFrame:
+    """(source_file, _resolution) of each `/market_chart/range` answer.
+
+    From the points themselves: the median gap between consecutive price points, so that the label
+    is right whatever the API chose (its points are off the grid, and the last one may be "now",
+    which the median ignores). With fewer than two points, from the docs' rule for the requested
+    range (docs.coingecko.com, "Coin Historical Chart Data within Time Range by ID"): within one
+    day of the fetch, 5-minutely; up to 90 days, hourly; beyond, daily. Without points to measure
+    nor a range to judge, null: an unknown resolution ranks below every known one.
+    """
+    ms = to_double(F.col("_t")).try_cast("long")
+    times = (
+        points.where((F.col("_series") == "prices") & ms.isNotNull())
+        .groupBy("source_file")
+        .agg(F.array_sort(F.collect_set(ms)).alias("_times"))
+    )
+    gaps = F.array_sort(
+        F.filter(
+            F.transform("_times", lambda t, i: F.when(i > 0, t - F.element_at("_times", i))),
+            lambda gap: gap.isNotNull(),
+        )
+    )
+    n = F.size(gaps)
+    median_s = F.when(n > 0, F.element_at(gaps, F.floor((n + 1) / 2).cast("int")) / 1000)
+    by_gap = F.when(median_s.isNull(), F.lit(None).cast("string"))
+    for bound, name in RESOLUTION_BOUNDS:
+        by_gap = by_gap.when(median_s <= bound, F.lit(name))
+    by_gap = by_gap.otherwise(F.lit("1d"))
+    start = param("from").try_cast("double")
+    end = param("to").try_cast("double")
+    fetched = F.unix_timestamp("fetched_at")
+    by_rule = (
+        F.when(start.isNull() | end.isNull(), F.lit(None).cast("string"))
+        .when((end - start <= 86_400) & (start >= fetched - 86_400), F.lit("5m"))
+        .when(end - start <= 90 * 86_400, F.lit("1h"))
+        .otherwise(F.lit("1d"))
+    )
+    requested = envelopes.select("source_file", by_rule.alias("_by_rule"))
+    return requested.join(times, "source_file", "left").select(
+        "source_file", F.coalesce(by_gap, F.col("_by_rule")).alias("_resolution")
+    )
 
 
 def coins_markets(df: DataFrame) -> Candidates:
