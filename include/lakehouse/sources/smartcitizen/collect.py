@@ -10,7 +10,7 @@ from functools import partial
 from lakehouse.collect import Landing
 from lakehouse.raw_zone import DataInterval, Mode, RawZoneWriter
 from lakehouse.sources.base import Collection
-from lakehouse.sources.http import ApiError
+from lakehouse.sources.http import ApiError, ApiResponse
 from lakehouse.sources.smartcitizen.client import SmartCitizenApi, device_sensors
 from lakehouse.sources.smartcitizen.planner import (
     PARTS,
@@ -76,5 +76,25 @@ def _land_device_readings(
             f"device_id={call.device_id} sensor_id={sensor.id}",
             interval,
         )
+        if response is not None:
+            _warn_if_answered_for_another(response, call.device_id, sensor.id)
         complete = complete and response is not None
     return complete
+
+
+def _warn_if_answered_for_another(response: ApiResponse, device_id: int, sensor_id: int) -> None:
+    """Name a readings body that is for another device or sensor than was asked: it is landed as
+    it came, and the stream quarantines it (`mismatched_device` / `mismatched_sensor`)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return
+    if not isinstance(body, dict):
+        return
+    answered = (body.get("device_id", device_id), body.get("sensor_id", sensor_id))
+    if tuple(str(value) for value in answered) != (str(device_id), str(sensor_id)):
+        log.warning(
+            "smartcitizen readings: asked device %s sensor %s, answered device %s sensor %s "
+            "(landed; the stream quarantines it)",
+            device_id, sensor_id, *answered,
+        )  # fmt: skip
