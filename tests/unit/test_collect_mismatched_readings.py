@@ -45,7 +45,8 @@ def test_readings_for_another_device_are_landed_and_named(
     with caplog.at_level(logging.WARNING):
         collect_smartcitizen(
             AnswersForAnotherDevice(), RawZoneWriter(s3, "lake"),
-            SmartCitizenSelection((1616,), False), interval=PAST, run_id="r", mode="history", parts=("devices",), now=NOW,
+            SmartCitizenSelection((1616,), False),
+            interval=PAST, run_id="r", mode="history", parts=("devices",), now=NOW,
         )  # fmt: skip
 
     assert [e["payload"]["device_id"] for e in s3.envelopes("raw/smartcitizen/readings/")] == [
