@@ -248,3 +248,75 @@ def _utc(moment: Any) -> datetime:
     """A timestamp as DuckDB returns it (naive UTC, or aware) as an aware UTC datetime."""
     value = moment if isinstance(moment, datetime) else datetime.fromisoformat(str(moment))
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def backfill_runs_done(env: dict[str, str], dag_id: str) -> int | None:
+    """How many backfill runs of `dag_id` succeeded; None while some are queued or running."""
+    listed = subprocess.run(
+        [LAKEHOUSE, "airflow", "dags", "list-runs", dag_id, "-o", "json"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    # Airflow may log a line or two before the JSON list of runs.
+    start = listed.stdout.find("[{")
+    runs = json.loads(listed.stdout[start:]) if start >= 0 else []
+    backfills = [run for run in runs if str(run["run_id"]).startswith("backfill__")]
+    if any(run["state"] in ("queued", "running") for run in backfills):
+        return None
+    return sum(run["state"] == "success" for run in backfills)
+
+
+def test_a_backfill_older_than_a_day_costs_one_call_per_pair_while_live_minutes_land(
+    stack_env: dict[str, str],
+) -> None:
+    """Two hours of a day two days back: CoinGecko serves that day hourly, as one block per pair,
+    so 120 runs make 6 range calls; live runs, first in line, keep landing every minute."""
+    day = (datetime.now(UTC) - timedelta(days=2)).replace(hour=0, minute=0, second=0, microsecond=0)
+    began = datetime.now(UTC).replace(second=0, microsecond=0)
+    created = subprocess.run(
+        [LAKEHOUSE, "airflow", "backfill", "create", "--dag-id", "collect_coingecko",
+         "--from-date", day.isoformat(), "--to-date", (day + timedelta(minutes=119)).isoformat()],
+        env=stack_env, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr[-2000:]
+    deadline = time.monotonic() + 900
+    done = None
+    while time.monotonic() < deadline and done is None:
+        time.sleep(15)
+        done = backfill_runs_done(stack_env, "collect_coingecko")
+    ended = datetime.now(UTC).replace(second=0, microsecond=0)
+    assert done is not None and done >= 120
+
+    blocks = query(
+        stack_env,
+        "select request.params['id'] coin, request.params['vs_currency'] cur, payload "
+        "from bronze.raw_events where endpoint = 'market_chart_range' "
+        f"and interval_start = '{day.isoformat()}'",
+    )
+    assert sorted((str(b["coin"]), str(b["cur"])) for b in blocks) == sorted(
+        (coin, cur) for coin in DAG_COINS for cur in DAG_CURRENCIES
+    )  # one object, hence one call, per pair
+    hourly = query(
+        stack_env,
+        "select coin_id, vs_currency, price_ts, price from silver.coin_prices "
+        f"where resolution = '1h' and price_ts >= '{day.isoformat()}' "
+        f"and price_ts < '{(day + timedelta(days=1)).isoformat()}'",
+    )
+    assert len(hourly) == 6 * 24
+    for row in hourly:
+        minute = int(_utc(row["price_ts"]).timestamp()) // 60
+        assert row["price"] == market.price(str(row["coin_id"]), str(row["vs_currency"]), minute)
+
+    # Every minute from the backfill's creation to its end (at least two) has its live prices.
+    minutes = max(2, int((ended - began).total_seconds()) // 60)
+    wanted = {began + timedelta(minutes=i) for i in range(minutes)}
+    deadline = time.monotonic() + 240
+    live: set[datetime] = set()
+    while time.monotonic() < deadline and not wanted <= live:
+        time.sleep(10)
+        rows = query(
+            stack_env,
+            "select price_ts, count(*) n from silver.coin_prices where resolution = '1m' "
+            f"and price_ts >= '{began.isoformat()}' group by 1",
+        )
+        live = {_utc(row["price_ts"]) for row in rows if row["n"] == 6}
+    assert wanted <= live, sorted(wanted - live)
