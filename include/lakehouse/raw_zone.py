@@ -10,12 +10,11 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
-
-from botocore.exceptions import ClientError
+from typing import Any, Literal
 
 from lakehouse.config import LakeSettings
 from lakehouse.raw_zone_claims import BlockClaims
+from lakehouse.s3_objects import S3Objects, put_if_absent
 
 RAW_PREFIX = "raw"
 Mode = Literal["live", "history"]
@@ -126,16 +125,6 @@ def object_key(envelope: Envelope) -> str:
     )
 
 
-class S3Client(Protocol):
-    """The part of boto3's S3 client the writer and the block claims use."""
-
-    def put_object(self, **kwargs: Any) -> Any: ...
-
-    def get_object(self, **kwargs: Any) -> Any: ...
-
-    def delete_object(self, **kwargs: Any) -> Any: ...
-
-
 @dataclass(frozen=True)
 class PutResult:
     key: str
@@ -145,7 +134,7 @@ class PutResult:
 class RawZoneWriter:
     """Writes envelopes with one conditional PUT each: an existing key is left as it is."""
 
-    def __init__(self, s3: S3Client, bucket: str) -> None:
+    def __init__(self, s3: S3Objects, bucket: str) -> None:
         self._s3 = s3
         self._bucket = bucket
         self.claims = BlockClaims(s3, bucket)
@@ -153,19 +142,8 @@ class RawZoneWriter:
 
     def write(self, envelope: Envelope) -> PutResult:
         key = object_key(envelope)
-        try:
-            self._s3.put_object(
-                Bucket=self._bucket,
-                Key=key,
-                Body=envelope.to_json_line().encode(),
-                ContentType="application/json",
-                IfNoneMatch="*",
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412"):
-                return PutResult(key=key, created=False)
-            raise
-        return PutResult(key=key, created=True)
+        created = put_if_absent(self._s3, self._bucket, key, envelope.to_json_line().encode())
+        return PutResult(key=key, created=created)
 
 
 def s3_client(lake: LakeSettings) -> Any:

@@ -26,9 +26,10 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
+
+from lakehouse.s3_objects import S3Objects, error_code, put_if_absent
 
 CLAIMS_PREFIX = "_claims"
 STALE_AFTER = timedelta(minutes=10)
@@ -87,16 +88,6 @@ class Claim:
         )
 
 
-class ClaimStore(Protocol):
-    """The part of boto3's S3 client the claims use."""
-
-    def put_object(self, **kwargs: Any) -> Any: ...
-
-    def get_object(self, **kwargs: Any) -> Any: ...
-
-    def delete_object(self, **kwargs: Any) -> Any: ...
-
-
 def floor_to(moment: datetime, step: timedelta) -> datetime:
     """The start of the UTC-aligned step (minute, hour, day) that holds `moment`."""
     seconds = int(moment.astimezone(UTC).timestamp())
@@ -138,14 +129,10 @@ def claim_key(block: Block) -> str:
     )
 
 
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
 class BlockClaims:
     """Takes, completes and releases the claims of blocks in the lake bucket (see module doc)."""
 
-    def __init__(self, s3: ClaimStore, bucket: str, stale_after: timedelta = STALE_AFTER) -> None:
+    def __init__(self, s3: S3Objects, bucket: str, stale_after: timedelta = STALE_AFTER) -> None:
         self._s3 = s3
         self._bucket = bucket
         self.stale_after = stale_after
@@ -154,7 +141,7 @@ class BlockClaims:
         try:
             body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
         except ClientError as exc:
-            if _code(exc) in ("NoSuchKey", "404", "NotFound"):
+            if error_code(exc) in ("NoSuchKey", "404", "NotFound"):
                 return None
             raise
         return Claim.from_json(body)
@@ -179,20 +166,10 @@ class BlockClaims:
 
     def _put_if_absent(self, key: str, claim: Claim) -> Claim | None:
         """None when written; else the claim already there (read back)."""
-        try:
-            self._s3.put_object(
-                Bucket=self._bucket,
-                Key=key,
-                Body=claim.to_json(),
-                ContentType="application/json",
-                IfNoneMatch="*",
-            )
-        except ClientError as exc:
-            if _code(exc) not in ("PreconditionFailed", "412"):
-                raise
-            held = self.read(key)
-            return held if held is not None else self._put_if_absent(key, claim)
-        return None
+        if put_if_absent(self._s3, self._bucket, key, claim.to_json()):
+            return None
+        held = self.read(key)  # None: released in between, so try again
+        return held if held is not None else self._put_if_absent(key, claim)
 
     def _put(self, key: str, claim: Claim) -> None:
         self._s3.put_object(

@@ -35,12 +35,9 @@ from lakehouse.sources.smartcitizen.planner import SmartCitizenSelection
 
 pytestmark = pytest.mark.integration
 
-# One price point per minute from market_chart_range, which no real plan serves (CoinGecko's grain
-# is 5-minutely within the last day, hourly beyond): the explicit minutely option, until backfills
-# fetch at the API's grain. No per-minute limits: this test is not about them (conftest.UNLIMITED).
-SIMULATOR_SETTINGS = SimulatorSettings(
-    history="minutely", coingecko_rate_limit=0, smartcitizen_rate_limit=0
-)
+# CoinGecko's real grain (5-minutely within the last day): backfills fetch whole blocks at it. No
+# per-minute limits: this test is not about them (conftest.UNLIMITED).
+SIMULATOR_SETTINGS = SimulatorSettings(coingecko_rate_limit=0, smartcitizen_rate_limit=0)
 
 HOUR = datetime(2024, 3, 25, 7, 0, tzinfo=UTC)
 """Within a day of the simulator's clock: CoinGecko serves it 5-minutely, as one block."""

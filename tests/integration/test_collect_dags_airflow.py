@@ -33,11 +33,10 @@ RUNNER = Path(__file__).resolve().parents[1] / "airflow_probes" / "run_collect_d
 def live_simulator() -> Iterator[str]:
     """The simulator on the real clock: `dag.test()` decides live or history by the real time.
 
-    The past run asks for one minute three hours back, which CoinGecko's 5-minutely grain holds
-    only one time in five: the explicit minutely option, until backfills fetch at the API's grain.
-    No per-minute limits: this test is not about them.
+    CoinGecko's real grain: the past run fetches the whole hour block that holds its minute. No
+    per-minute limits: this test is not about them.
     """
-    rules = SimulatorSettings(history="minutely", coingecko_rate_limit=0, smartcitizen_rate_limit=0)
+    rules = SimulatorSettings(coingecko_rate_limit=0, smartcitizen_rate_limit=0)
     with serve_in_thread(create_app(settings=rules)) as url:
         yield url
 

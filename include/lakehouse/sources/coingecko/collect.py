@@ -140,7 +140,7 @@ def _land_range(api: CoinGeckoApi, landing: Landing, call: MarketChartRange) -> 
 
     def fetch_block(interval: DataInterval) -> bool:
         fetch = partial(
-            api.market_chart_range, call.coin_id, call.vs_currency, call.start, call.end
+            api.market_chart_range, call.coin_id, call.vs_currency, call.block.start, call.block.end
         )
         return landing.fetch_and_land(fetch, what, interval) is not None
 

@@ -94,14 +94,6 @@ class MarketChartRange:
     vs_currency: str
     block: Block
 
-    @property
-    def start(self) -> datetime:
-        return self.block.start
-
-    @property
-    def end(self) -> datetime:
-        return self.block.end
-
 
 CoinGeckoCall = SimplePrice | CoinsMarkets | MarketChartRange
 

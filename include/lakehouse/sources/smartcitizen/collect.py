@@ -72,7 +72,14 @@ def _land_device_readings(
     complete = True
     for sensor in sensors:
         response = landing.fetch_and_land(
-            partial(api.readings, call.device_id, sensor.id, call.rollup, call.start, call.end),
+            partial(
+                api.readings,
+                call.device_id,
+                sensor.id,
+                call.rollup,
+                call.block.start,
+                call.block.end,
+            ),
             f"device_id={call.device_id} sensor_id={sensor.id}",
             interval,
         )

@@ -58,14 +58,6 @@ class DeviceReadings:
     rollup: str
     block: Block
 
-    @property
-    def start(self) -> datetime:
-        return self.block.start
-
-    @property
-    def end(self) -> datetime:
-        return self.block.end
-
 
 READINGS_BLOCK = timedelta(hours=1)
 """A readings backfill fetches the UTC hour per sensor (60 one-minute rollups per call, rather

@@ -1,0 +1,39 @@
+"""The one way the lake's small objects are written if absent: a PUT with `If-None-Match: *`.
+
+S3 and MinIO refuse such a PUT with 412 PreconditionFailed when the key exists, atomically, so two
+writers racing for one key cannot both win. The raw zone's envelopes and the backfill claims rely
+on it; nothing else should decide what a refused conditional PUT looks like.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from botocore.exceptions import ClientError
+
+
+class S3Objects(Protocol):
+    """The part of boto3's S3 client the lake's object writers use."""
+
+    def put_object(self, **kwargs: Any) -> Any: ...
+
+    def get_object(self, **kwargs: Any) -> Any: ...
+
+    def delete_object(self, **kwargs: Any) -> Any: ...
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def put_if_absent(s3: S3Objects, bucket: str, key: str, body: bytes) -> bool:
+    """True when this call created `key`; False when it was already there (nothing written)."""
+    try:
+        s3.put_object(
+            Bucket=bucket, Key=key, Body=body, ContentType="application/json", IfNoneMatch="*"
+        )
+    except ClientError as exc:
+        if error_code(exc) in ("PreconditionFailed", "412"):
+            return False
+        raise
+    return True
