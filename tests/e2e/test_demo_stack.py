@@ -178,10 +178,11 @@ def _epoch(timestamp: object) -> int:
     return int(datetime.fromisoformat(str(timestamp)).timestamp())
 
 
-def test_airflow_runs_are_green_and_spark_ui_answers(stack_env: dict[str, str]) -> None:
+def airflow_api(env: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """The Airflow REST API's base URL and an admin's Bearer header, from credentials.env."""
     creds = dict(
         line.split("=", 1)
-        for line in (Path(stack_env["LAKEHOUSE_HOME"]) / "credentials.env").read_text().splitlines()
+        for line in (Path(env["LAKEHOUSE_HOME"]) / "credentials.env").read_text().splitlines()
         if "=" in line and not line.startswith("#")
     )
     base = f"http://127.0.0.1:{PORTS['AIRFLOW']}"
@@ -190,7 +191,21 @@ def test_airflow_runs_are_green_and_spark_ui_answers(stack_env: dict[str, str]) 
         json={"username": creds["AIRFLOW_ADMIN_USER"], "password": creds["AIRFLOW_ADMIN_PASSWORD"]},
         timeout=10,
     ).json()["access_token"]
-    headers = {"Authorization": f"Bearer {token}"}
+    return base, {"Authorization": f"Bearer {token}"}
+
+
+def running_backfills(env: dict[str, str], dag_id: str) -> list[dict[str, Any]]:
+    """The backfills of `dag_id` that Airflow has not marked completed (one may run per DAG)."""
+    base, headers = airflow_api(env)
+    listed = requests.get(
+        f"{base}/api/v2/backfills", params={"dag_id": dag_id}, headers=headers, timeout=10
+    )
+    listed.raise_for_status()
+    return [b for b in listed.json()["backfills"] if b["completed_at"] is None]
+
+
+def test_airflow_runs_are_green_and_spark_ui_answers(stack_env: dict[str, str]) -> None:
+    base, headers = airflow_api(stack_env)
     runs = requests.get(
         f"{base}/api/v2/dags/collect_coingecko/dagRuns", headers=headers, timeout=10
     ).json()["dag_runs"]
@@ -242,6 +257,12 @@ def test_backfill_of_past_minutes_lands_history_through_the_airflow_cli(
     for event in history:
         for point_ms, value in json.loads(str(event["payload"]))["prices"]:
             assert value == market.price(str(event["coin"]), str(event["cur"]), point_ms // 60_000)
+
+    # Airflow allows one running backfill per DAG: this one must finish, not linger.
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and running_backfills(stack_env, "collect_coingecko"):
+        time.sleep(5)
+    assert running_backfills(stack_env, "collect_coingecko") == []
 
 
 def _utc(moment: Any) -> datetime:
