@@ -273,17 +273,23 @@ def _utc(moment: Any) -> datetime:
 
 def backfill_runs_done(env: dict[str, str], dag_id: str) -> int | None:
     """How many backfill runs of `dag_id` succeeded; None while some are queued or running."""
-    listed = subprocess.run(
-        [LAKEHOUSE, "airflow", "dags", "list-runs", dag_id, "-o", "json"],
-        env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    # Airflow may log a line or two before the JSON list of runs.
-    start = listed.stdout.find("[{")
-    runs = json.loads(listed.stdout[start:]) if start >= 0 else []
-    backfills = [run for run in runs if str(run["run_id"]).startswith("backfill__")]
-    if any(run["state"] in ("queued", "running") for run in backfills):
+    base, headers = airflow_api(env)
+    runs: list[dict[str, Any]] = []
+    total = 1
+    while len(runs) < total:  # the API serves at most 100 runs a page
+        page = requests.get(
+            f"{base}/api/v2/dags/{dag_id}/dagRuns",
+            params={"run_type": "backfill", "limit": 100, "offset": len(runs)},
+            headers=headers,
+            timeout=30,
+        )
+        page.raise_for_status()
+        runs += page.json()["dag_runs"]
+        total = page.json()["total_entries"]
+    assert runs, f"no backfill runs of {dag_id} are listed"
+    if any(run["state"] in ("queued", "running") for run in runs):
         return None
-    return sum(run["state"] == "success" for run in backfills)
+    return sum(run["state"] == "success" for run in runs)
 
 
 def test_a_backfill_older_than_a_day_costs_one_call_per_pair_while_live_minutes_land(
