@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo run stop status install tools test test-unit lint bench clean
+.PHONY: demo run stop status install tools test test-unit test-faults lint bench clean
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] < (3, 13))' \
@@ -36,6 +36,9 @@ test: tools                           ## ruff and mypy, then unit, integration a
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest --durations=10
+
+test-faults: tools                    ## the fault suite in full (20 kills on MinIO...), one table
+	LAKEHOUSE_FAULTS=full $(BIN)/pytest -m faults -s -p no:cacheprovider
 
 test-unit: install
 	$(BIN)/pytest -m "not integration and not e2e"

@@ -10,7 +10,9 @@ driver holds it, it refuses to start (exit 3). It stops gracefully, exit 0, when
 comes from `lakehouse.spark.options.StreamOptions` (`--help` lists them).
 
 S3 credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY in the driver's environment.
-Exit codes: 0 done or stopped, 1 failed, 3 lease held by another driver, 4 lease lost.
+Exit codes: 0 done or stopped, 1 failed, 3 lease held by another driver, 4 lease lost (also when
+a commit was refused because the lease may have passed to another driver: see
+`lakehouse.spark.lease`), 86 a test's fault point (`lakehouse.spark.faults`).
 """
 
 from __future__ import annotations
@@ -19,14 +21,13 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from lakehouse.spark.control import JOB_NAME, stop_key
+from lakehouse.spark.control import JOB_NAME, ExitCode, stop_key
 from lakehouse.spark.driver import Driver, LeaseLostError
 from lakehouse.spark.lease import HadoopStore, LeaseHeld, StreamLease, stop_marker_present
 from lakehouse.spark.options import parse_options
 from lakehouse.spark.session import build_spark_session
 
 APP_NAME = JOB_NAME
-EXIT_OK, EXIT_FAILED, EXIT_LEASE_HELD, EXIT_LEASE_LOST = 0, 1, 3, 4
 
 log = logging.getLogger(APP_NAME)
 
@@ -48,28 +49,30 @@ def main(argv: Sequence[str] | None = None) -> int:
                 options.lake_uri,
                 stop_key(),
             )
-            return EXIT_OK
+            return ExitCode.OK
         lease = StreamLease(store, ttl_seconds=options.lease_ttl_seconds)
         try:
             lease.acquire(wait_seconds=options.lease_wait_seconds)
         except LeaseHeld as exc:
             log.error("%s", exc)
-            return EXIT_LEASE_HELD
+            return ExitCode.LEASE_HELD
         driver = Driver(
             spark,
             options,
             stop_requested=lambda: stop_marker_present(store),
             lease_lost=lambda: lease.lost_reason,
+            fence=lease.check_fence,
+            writer=lease.owner,
         )
         lease.set_on_lost(lambda _reason: driver.runtime.gate.stopping.set())
         lease.start_renewing()
         try:
             outcome = driver.run()
             log.info("%s: %s", APP_NAME, outcome)
-            return EXIT_OK
+            return ExitCode.OK
         except LeaseLostError as exc:
             log.error("lease lost, stopped writing: %s", exc)
-            return EXIT_LEASE_LOST
+            return ExitCode.LEASE_LOST
         finally:
             if lease.lost_reason is None:
                 lease.release()

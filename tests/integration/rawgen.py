@@ -78,6 +78,12 @@ class RawObject:
         tmp.write_text(self.text, encoding="utf-8")
         tmp.replace(path)  # atomic, like a single S3 PUT
 
+    def put(self, s3: Any, bucket: str) -> None:
+        """Land it in a bucket, as the collectors do (one PUT)."""
+        s3.put_object(
+            Bucket=bucket, Key=self.key, Body=self.text.encode(), ContentType="application/json"
+        )
+
 
 @dataclass
 class Expected:

@@ -1,4 +1,8 @@
-"""Run jobs/lakehouse_stream.py under spark-submit as the DAG does (client mode, local master)."""
+"""Run jobs/lakehouse_stream.py under spark-submit as the DAG does (client mode, local master).
+
+`lake` is a local folder or an `s3a://` URI; for S3 pass `--s3-endpoint` among the job's
+arguments and the keys in `extra_env` (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, as the DAG does).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from lakehouse.config import REPO_ROOT, Settings
@@ -15,7 +20,7 @@ from lakehouse.spark.packages import SPARK_EXCLUDED_PACKAGES, SPARK_PACKAGES
 JOB = REPO_ROOT / "jobs" / "lakehouse_stream.py"
 
 
-def argv(lake: Path, *args: str, app: Path = JOB) -> list[str]:
+def argv(lake: Path | str, *args: str, app: Path = JOB) -> list[str]:
     """spark-submit of `app` (default: the stream job) on the local lake folder `lake`."""
     ivy = install.ensure_spark_jars(Settings.from_env().tools_dir)
     return [
@@ -33,22 +38,31 @@ def argv(lake: Path, *args: str, app: Path = JOB) -> list[str]:
     ]  # fmt: skip
 
 
-def env() -> dict[str, str]:
+def env(extra_env: Mapping[str, str] | None = None) -> dict[str, str]:
     bin_dir = Path(sys.executable).parent
-    return {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    path = f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
+    return {**os.environ, "PATH": path, **(extra_env or {})}
 
 
-def run(lake: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def run(
+    lake: Path | str,
+    *args: str,
+    timeout: float = 600,
+    extra_env: Mapping[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        argv(lake, *args), env=env(), capture_output=True, text=True, timeout=timeout, check=False
-    )
+        argv(lake, *args), env=env(extra_env), capture_output=True, text=True, timeout=timeout,
+        check=False,
+    )  # fmt: skip
 
 
-def start(lake: Path, log: Path, *args: str) -> subprocess.Popen[bytes]:
+def start(
+    lake: Path | str, log: Path, *args: str, extra_env: Mapping[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     """The job in its own process group (spark-submit, the JVM and the Python driver)."""
     with log.open("wb") as out:
         return subprocess.Popen(
-            argv(lake, *args), env=env(), stdout=out, stderr=subprocess.STDOUT,
+            argv(lake, *args), env=env(extra_env), stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
 

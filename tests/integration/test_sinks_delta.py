@@ -7,7 +7,10 @@ its batch's session must not leak into the driver's session (Spark clones the se
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -22,8 +25,8 @@ from lakehouse import tables
 from lakehouse.config import Settings
 from lakehouse.runtime import install
 from lakehouse.spark import sinks
-from lakehouse.spark.control import LocalStore, read_lease
-from lakehouse.spark.lease import HadoopStore, LeaseHeld, StreamLease
+from lakehouse.spark.control import Lease, LocalStore, lease_key, read_lease
+from lakehouse.spark.lease import HadoopStore, LeaseHeld, LeaseLost, StreamLease
 from lakehouse.spark.session import build_spark_session
 
 pytestmark = pytest.mark.integration
@@ -142,6 +145,48 @@ def test_lease_refuses_a_second_driver_until_the_first_expires(
         first.renew()
     second.release()
     assert read_lease(LocalStore(tmp_path)) is None
+
+
+def test_lease_expiry_is_judged_on_the_lakes_clock(
+    delta_spark: SparkSession, tmp_path: Path
+) -> None:
+    """What counts is how long ago the lease object was written, not the clock of its writer."""
+    store, local = HadoopStore(delta_spark, str(tmp_path)), LocalStore(tmp_path)
+    lease_file = tmp_path / lease_key()
+    # A writer whose clock runs 10 minutes ahead: its lease says "live" long after it died.
+    ahead = Lease.new("fast-clock:1:aaaa", ttl_seconds=2.0, acquired_at=time.time() + 600)
+    local.write(lease_key(), replace(ahead, expires_at=time.time() + 600).to_json().encode())
+    stale = time.time() - 10
+    os.utime(lease_file, (stale, stale))
+    taker = StreamLease(store, ttl_seconds=2.0, owner="host-b:2:bbbb")
+    taker.acquire(wait_seconds=0)  # expired on the lake: taken at once
+    taker.release()
+    # A writer whose clock runs 10 minutes behind: its fresh lease looks expired to it.
+    behind = Lease.new("slow-clock:3:cccc", ttl_seconds=30.0)
+    local.write(lease_key(), replace(behind, expires_at=time.time() - 600).to_json().encode())
+    with pytest.raises(LeaseHeld, match="slow-clock:3:cccc"):
+        StreamLease(store, ttl_seconds=30.0, owner="host-b:2:bbbb").acquire(wait_seconds=0)
+
+
+def test_the_fence_refuses_a_paused_driver_and_a_driver_whose_lease_was_taken(
+    delta_spark: SparkSession, tmp_path: Path
+) -> None:
+    store = HadoopStore(delta_spark, str(tmp_path))
+    paused = StreamLease(store, ttl_seconds=3.0, owner="host-a:1:aaaa")
+    paused.acquire()
+    paused.check_fence()  # just acquired: may commit
+    time.sleep(3.0 - paused.margin + 0.5)  # no renewal ran: as if SIGSTOPped
+    with pytest.raises(LeaseLost, match="paused or cut off"):
+        paused.check_fence()
+    assert paused.lost_reason is not None
+
+    taken = StreamLease(store, ttl_seconds=30.0, owner="host-c:3:cccc")
+    taken.acquire(wait_seconds=10, poll=0.2)
+    taken.check_fence()
+    other = Lease.new("host-d:4:dddd", ttl_seconds=30.0)
+    store.write(lease_key(), other.to_json().encode(), if_absent=False, if_etag=None)
+    with pytest.raises(LeaseLost, match="now held by host-d:4:dddd"):
+        taken.check_fence()
 
 
 def test_lease_on_minio_uses_conditional_writes(delta_spark: SparkSession, minio: Any) -> None:

@@ -24,6 +24,7 @@ import socket
 import time
 import uuid
 from dataclasses import asdict, dataclass
+from enum import IntEnum
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -32,6 +33,15 @@ from lakehouse.config import LakeSettings
 JOB_NAME = "lakehouse_stream"
 LEASES_PREFIX = "_leases"
 CONTROL_PREFIX = "_control"
+
+
+class ExitCode(IntEnum):
+    """How the stream job ends (its process exit status), for Airflow and for tests."""
+
+    OK = 0  # done (--once) or stopped on request
+    FAILED = 1
+    LEASE_HELD = 3  # another live driver holds the lease: refused to start, wrote nothing
+    LEASE_LOST = 4  # the lease passed to another driver (or might have): stopped committing
 
 
 def lease_key(job: str = JOB_NAME) -> str:

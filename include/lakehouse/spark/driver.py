@@ -25,6 +25,7 @@ driver (compose) and cannot follow a driver to another machine.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -48,6 +49,8 @@ from lakehouse.tables import DRIVER
 
 log = logging.getLogger(__name__)
 
+COMMIT_METADATA = "spark.databricks.delta.commitInfo.userMetadata"
+
 
 class Driver:
     """Starts the queries, records progress, stops gracefully on request; one per process."""
@@ -58,10 +61,13 @@ class Driver:
         options: StreamOptions,
         stop_requested: Callable[[], bool] = lambda: False,
         lease_lost: Callable[[], str | None] = lambda: None,
+        fence: Callable[[], None] = lambda: None,
+        writer: str | None = None,
     ) -> None:
         self.spark = spark
         self.options = options
-        self.runtime = Runtime(options)
+        self.runtime = Runtime(options, fence=fence)
+        self.writer = writer
         self.recorder = ProgressRecorder(self.runtime.stats)
         self.stop_requested = stop_requested
         self.lease_lost = lease_lost
@@ -72,6 +78,10 @@ class Driver:
         """Run until done (`once`), stopped (returns "stopped") or failed (raises)."""
         configure_session(self.spark, self.options)
         self.runtime.writer_sessions = writer_sessions(self.spark, self.options, WRITES_AT_ONCE)
+        if self.writer is not None:
+            # Every commit names the lease holder that made it (DESCRIBE HISTORY's userMetadata).
+            for session in (self.spark, *self.runtime.writer_sessions):
+                session.conf.set(COMMIT_METADATA, json.dumps({"lease_owner": self.writer}))
         ensure_tables(self.spark, self.options)
         if self.options.progress:
             self.spark.streams.addListener(self.recorder)
@@ -143,7 +153,10 @@ class Driver:
         if not rows:
             return
         location = self.options.table(tables.OPS_STREAM_PROGRESS)
+        if self.lease_lost():
+            return  # another driver may own the lake now: its tables are not ours to write
         try:
+            self.runtime.fence()
             frame = self.spark.createDataFrame(rows, tables.OPS_STREAM_PROGRESS.schema)
             frame.write.format("delta").mode("append").save(location)
             self._progress_maintenance.run_if_due(self.spark)

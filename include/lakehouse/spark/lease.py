@@ -6,10 +6,19 @@ Semantics
   and not expired: wait up to `wait_seconds` for it to expire or be released, then refuse
   (`LeaseHeld`, the driver exits 3 without writing). Expired or ours: replace it, on S3 only if
   it is still the object we read (compare-and-swap on its ETag).
+- Expiry is judged on the lake's clock, never the reader's: a lease is expired when the lake's
+  current time (the modification time of a probe object the reader writes) is more than the TTL
+  (plus one second, S3's timestamp resolution) past the lease object's own modification time.
+  Hosts with skewed clocks therefore agree on who holds it.
 - Renew: a daemon thread rewrites it every third of the TTL, again only if it is still ours. If
   someone else's lease is found, or renewing has failed for more than half the TTL (the store is
   unreachable), the lease counts as lost: the driver stops its queries and exits 4, before the
   lease could expire and another driver start writing.
+- Fence: every table commit first calls `check_fence`. It refuses (LeaseLost) unless this driver's
+  last successful write of the lease began less than the TTL minus a margin ago, on this
+  process's monotonic clock (so a driver paused by SIGSTOP, a long GC or a frozen VM refuses as
+  soon as it resumes, before its renewal thread has even run), and the lease object in the lake
+  still names this driver. Each commit also carries the owner in its `userMetadata`.
 - Release: a clean exit deletes it; SIGKILL leaves it to expire after at most the TTL.
 
 On s3a the writes are S3 conditional writes (`If-None-Match: *` to create, `If-Match: <etag>` to
@@ -18,11 +27,11 @@ honour), so two drivers racing for a free lease cannot both win. On a local or H
 create is exclusive, but replacing an expired lease is read-compare-write (a narrow race, fine
 for tests and a single machine).
 
-Limits: a lease is not a fencing token. Expiry compares the lease's `expires_at` with the
-reader's clock, so hosts need roughly synchronised clocks (well below the TTL); a driver paused
-longer than the TTL (GC, a frozen VM) may write once more after another driver took over before
-its renewal thread notices. Choose a TTL far above such pauses (default 60 s) and below the
-restart delay you are willing to wait after a crash.
+What remains: a driver that passed the fence and is then paused for longer than the TTL before
+its commit reaches the store can still commit once. That commit is harmless for exactly-once: it
+is the same micro-batch (its offsets were in the checkpoint's offset log) under the same Delta
+transaction id, so whichever of the two drivers commits it second writes nothing, and Delta's log
+store never lets it replace a log entry.
 """
 
 from __future__ import annotations
@@ -36,7 +45,9 @@ from typing import Any
 
 from pyspark.sql import SparkSession
 
+from lakehouse.spark import faults
 from lakehouse.spark.control import JOB_NAME, Lease, lease_key, new_owner_id, stop_key
+from lakehouse.spark.faults import FaultPoint
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +67,8 @@ class LeaseLost(RuntimeError):
 class Stored:
     data: bytes
     etag: str | None
+    modified_ms: int
+    """The object's modification time on the lake's clock (S3: LastModified, whole seconds)."""
 
 
 class HadoopStore:
@@ -94,7 +107,12 @@ class HadoopStore:
                 etag = status.getEtag()
             except Exception:
                 etag = None
-        return Stored(data=data, etag=etag)
+        return Stored(data=data, etag=etag, modified_ms=int(status.getModificationTime()))
+
+    def now_ms(self, probe_key: str) -> int:
+        """The lake's current time: the modification time of `probe_key`, written just now."""
+        self.write(probe_key, b"", if_absent=False, if_etag=None)
+        return int(self._fs.getFileStatus(self._path(probe_key)).getModificationTime())
 
     def write(self, key: str, data: bytes, *, if_absent: bool, if_etag: str | None) -> bool:
         """Write `data`; False when the condition (absent / still that etag) did not hold."""
@@ -128,20 +146,24 @@ def _java_class(exc: Exception) -> str:
         return ""
 
 
+PRECONDITION_FAILURES = (
+    "java.nio.file.FileAlreadyExistsException",
+    "org.apache.hadoop.fs.FileAlreadyExistsException",
+    "org.apache.hadoop.fs.s3a.RemoteFileChangedException",
+)
+
+
 def _precondition_failed(exc: Exception) -> bool:
-    name = _java_class(exc)
-    text = str(exc)
-    return (
-        name.endswith("FileAlreadyExistsException")
-        or name.endswith("RemoteFileChangedException")
-        or "PreconditionFailed" in text
-        or "412" in text
-        or "FileAlreadyExists" in text
-    )
+    """Whether a write failed because its condition (absent / that ETag) did not hold.
+
+    S3A reports a 412 on a conditional create as FileAlreadyExistsException and on a stale ETag
+    as RemoteFileChangedException; any other failure (403, a timeout) is not a lost race.
+    """
+    return _java_class(exc) in PRECONDITION_FAILURES
 
 
 class StreamLease:
-    """The driver's lease: acquire once, renew in the background, release at the end."""
+    """The driver's lease: acquire once, renew in the background, fence commits, release."""
 
     def __init__(
         self,
@@ -154,13 +176,19 @@ class StreamLease:
         self.store = store
         self.ttl = ttl_seconds
         self.key = lease_key(job)
+        self.clock_key = f"{self.key}.clock"
         self.owner = owner or new_owner_id()
         self._on_lost = on_lost
-        self._etag: str | None = None
         self._lease: Lease | None = None
+        self._valid_until = 0.0  # monotonic
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.lost_reason: str | None = None
+
+    @property
+    def margin(self) -> float:
+        """How much earlier than the lake this driver considers its lease gone (see check_fence)."""
+        return max(2.0, self.ttl / 5)
 
     # -- acquire / release ----------------------------------------------------------------------
 
@@ -178,35 +206,43 @@ class StreamLease:
                     "refusing to start (it expires unless renewed; "
                     "`lakehouse stream status` shows it)"
                 )
-            time.sleep(min(poll, max(0.05, held.expires_at - time.time())))
+            time.sleep(poll)
+
+    def _live_other(self, stored: Stored | None) -> Lease | None:
+        """The lease in `stored` if another owner holds it and it has not expired on the lake."""
+        current = Lease.from_json(stored.data) if stored is not None else None
+        if stored is None or current is None or current.owner == self.owner:
+            return None
+        age = (self.store.now_ms(self.clock_key) - stored.modified_ms) / 1000
+        return current if age <= current.ttl_seconds + 1.0 else None
 
     def _try_acquire(self) -> Lease | None:
         """None when acquired, else the live lease of the other owner."""
+        began = time.monotonic()
         stored = self.store.read(self.key)
-        current = Lease.from_json(stored.data) if stored is not None else None
-        if current is not None and current.owner != self.owner and current.is_live():
-            return current
+        held = self._live_other(stored)
+        if held is not None:
+            return held
         mine = Lease.new(self.owner, self.ttl)
-        if stored is None:
-            ok = self.store.write(self.key, mine.to_json().encode(), if_absent=True, if_etag=None)
-        else:
-            ok = self.store.write(
-                self.key, mine.to_json().encode(), if_absent=False, if_etag=stored.etag
-            )
+        ok = self.store.write(
+            self.key,
+            mine.to_json().encode(),
+            if_absent=stored is None,
+            if_etag=None if stored is None else stored.etag,
+        )
         if not ok:
             # Someone else won the race; report their lease (or retry if it vanished).
             again = self.store.read(self.key)
             other = Lease.from_json(again.data) if again is not None else None
             return other if other is not None else Lease.new("unknown", 1.0)
-        return self._confirm(mine)
-
-    def _confirm(self, mine: Lease) -> Lease | None:
-        stored = self.store.read(self.key)
-        current = Lease.from_json(stored.data) if stored is not None else None
-        if current is None or current.owner != self.owner:
-            return current if current is not None else Lease.new("unknown", 1.0)
-        self._lease = current
-        self._etag = stored.etag if stored is not None else None
+        if not self.store.conditional:
+            # Read-compare-write on a local path: make sure a racing driver did not write last.
+            confirmed = self.store.read(self.key)
+            current = Lease.from_json(confirmed.data) if confirmed is not None else None
+            if current is None or current.owner != self.owner:
+                return current if current is not None else Lease.new("unknown", 1.0)
+        self._lease = mine
+        self._valid_until = began + self.ttl - self.margin
         return None
 
     def release(self) -> None:
@@ -224,21 +260,44 @@ class StreamLease:
 
     # -- renew ----------------------------------------------------------------------------------
 
+    def _read_mine(self) -> Stored:
+        """The lease object, if it still names this driver; else LeaseLost naming who has it."""
+        stored = self.store.read(self.key)
+        current = Lease.from_json(stored.data) if stored is not None else None
+        if stored is None or current is None or current.owner != self.owner:
+            other = current.describe() if current is not None else "nobody"
+            raise LeaseLost(f"the lease {self.key} is now held by {other}")
+        return stored
+
     def renew(self) -> None:
         if self._lease is None:
             raise LeaseLost("the lease was never acquired")
-        stored = self.store.read(self.key)
-        current = Lease.from_json(stored.data) if stored is not None else None
-        if current is None or current.owner != self.owner:
-            other = current.describe() if current is not None else "nobody"
-            raise LeaseLost(f"the lease {self.key} is now held by {other}")
+        began = time.monotonic()
+        stored = self._read_mine()
+        faults.reached(FaultPoint.LEASE_RENEWAL)
         renewed = replace(self._lease, renewed_at=time.time(), expires_at=time.time() + self.ttl)
-        etag = stored.etag if stored is not None else None
         if not self.store.write(
-            self.key, renewed.to_json().encode(), if_absent=False, if_etag=etag
+            self.key, renewed.to_json().encode(), if_absent=False, if_etag=stored.etag
         ):
             raise LeaseLost(f"the lease {self.key} changed under us")
         self._lease = renewed
+        self._valid_until = began + self.ttl - self.margin
+
+    def check_fence(self) -> None:
+        """LeaseLost unless this driver surely still holds the lease; run before each commit."""
+        if self.lost_reason is not None:
+            raise LeaseLost(self.lost_reason)
+        late = time.monotonic() - self._valid_until
+        try:
+            if late > 0:
+                raise LeaseLost(
+                    f"the lease {self.key} was last renewed over {self.ttl - self.margin:.0f} s "
+                    f"ago (this driver was paused or cut off {late:.0f} s too long): not committing"
+                )
+            self._read_mine()
+        except LeaseLost as exc:
+            self._lost(str(exc))
+            raise
 
     def start_renewing(self) -> None:
         self._thread = threading.Thread(target=self._renew_loop, name="lease-renewal", daemon=True)

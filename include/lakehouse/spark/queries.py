@@ -27,7 +27,8 @@ from pyspark.sql import functions as F
 from pyspark.sql.streaming import DataStreamWriter, StreamingQuery
 
 from lakehouse import tables
-from lakehouse.spark import gold, schemas, silver, sinks, transforms
+from lakehouse.spark import faults, gold, schemas, silver, sinks, transforms
+from lakehouse.spark.faults import FaultPoint
 from lakehouse.spark.gate import BatchGate
 from lakehouse.spark.maintenance import Maintenance
 from lakehouse.spark.options import StreamOptions
@@ -49,6 +50,8 @@ class Runtime:
     stats: BatchStats = field(default_factory=BatchStats)
     writer_sessions: list[SparkSession] = field(default_factory=list)
     """One session per write that runs at once (see `side_by_side`); set by the Driver."""
+    fence: Callable[[], None] = lambda: None
+    """Raises unless this driver may still commit (the lease's `check_fence`); before each write."""
 
 
 def read_raw(spark: SparkSession, options: StreamOptions, *, stream: bool = True) -> DataFrame:
@@ -76,13 +79,17 @@ def _triggered(writer: DataStreamWriter, options: StreamOptions) -> DataStreamWr
 
 
 def _guarded(
-    runtime: Runtime, query: str, body: Callable[[DataFrame, int], None]
+    runtime: Runtime, query: str, body: Callable[[DataFrame, int], bool]
 ) -> Callable[[DataFrame, int], None]:
+    """`body` (True when it committed something) inside the batch gate, then the fault point
+    between the batch's last commit and Spark's checkpoint commit."""
+
     def run(batch: DataFrame, batch_id: int) -> None:
         runtime.gate.enter(query)
         try:
             batch.sparkSession.sparkContext.setJobDescription(f"{query} batch {batch_id}")
-            body(batch, batch_id)
+            if body(batch, batch_id):
+                faults.reached(FaultPoint.BATCH_COMMITTED)
         finally:
             runtime.gate.leave(query)
 
@@ -105,17 +112,19 @@ def _commit(
     """Land one micro-batch's rows in a table as its spec says: MERGE on its keys, or append."""
     options = runtime.options
     txn = sinks.Txn(options.txn_app_id(query, spec), batch_id)
+    runtime.fence()
     if not spec.keys:
         sinks.append_batch(rows, options.table(spec), txn)
-        return
-    sinks.merge_batch(
-        rows,
-        options.table(spec),
-        spec.keys,
-        spec.order or None,
-        txn=txn,
-        session=session,
-    )
+    else:
+        sinks.merge_batch(
+            rows,
+            options.table(spec),
+            spec.keys,
+            spec.order or None,
+            txn=txn,
+            session=session,
+        )
+    faults.reached(FaultPoint.TABLE_COMMITTED)
 
 
 def start_raw_to_bronze(spark: SparkSession, runtime: Runtime) -> StreamingQuery:
@@ -123,7 +132,7 @@ def start_raw_to_bronze(spark: SparkSession, runtime: Runtime) -> StreamingQuery
     spec = tables.BRONZE_RAW_EVENTS
     maintenance = Maintenance(tables.written_by(RAW_TO_BRONZE), options)
 
-    def write(batch: DataFrame, batch_id: int) -> None:
+    def write(batch: DataFrame, batch_id: int) -> bool:
         bronze = transforms.to_bronze(
             batch, source_file=F.col("source_file"), ingested_at=F.current_timestamp()
         ).persist()
@@ -143,6 +152,7 @@ def start_raw_to_bronze(spark: SparkSession, runtime: Runtime) -> StreamingQuery
         finally:
             bronze.unpersist()
         maintenance.run_if_due(batch.sparkSession)
+        return rows > 0
 
     writer = (
         read_raw(spark, options)
@@ -157,7 +167,7 @@ def start_bronze_to_silver(spark: SparkSession, runtime: Runtime) -> StreamingQu
     options = runtime.options
     maintenance = Maintenance(tables.written_by(BRONZE_TO_SILVER), options)
 
-    def write(batch: DataFrame, batch_id: int) -> None:
+    def write(batch: DataFrame, batch_id: int) -> bool:
         session = batch.sparkSession
         batch.persist()
         now = F.lit(datetime.now(UTC))
@@ -179,6 +189,7 @@ def start_bronze_to_silver(spark: SparkSession, runtime: Runtime) -> StreamingQu
                 frame.unpersist()
             batch.unpersist()
         maintenance.run_if_due(session)
+        return any(rows for _, _, rows in written)
 
     bronze = (
         spark.readStream.format("delta")
