@@ -22,6 +22,14 @@
  * cache of our own writes is needed. Configure it with
  * spark.delta.logStore.s3a.impl=io.lakehouse.delta.ConditionalPutLogStore.
  *
+ * The lease fence: a driver that holds the lake's lease (lakehouse.spark.lease) tells this class,
+ * after every successful renewal, how long it surely still holds it (holdFor). A commit attempted
+ * after that moment is refused before its PUT, so a driver that was paused (SIGSTOP, a long GC, a
+ * frozen VM) past its lease cannot commit the batch it had in flight when it resumes, even though
+ * its Python code checked the lease before the MERGE began. The clock is System.nanoTime, which
+ * keeps running while the process is stopped. A JVM whose driver never took a lease (tools, tests)
+ * is not fenced.
+ *
  * Failure modes stay on the safe side: without the conditional-create capability the commit fails
  * rather than PUT unconditionally; AWS's 409 ConditionalRequestConflict (two conditional PUTs of
  * one key at once) reaches Delta as a plain IOException, so that commit fails and is retried by the
@@ -46,6 +54,16 @@ import org.apache.hadoop.fs.s3a.RemoteFileChangedException;
 public class ConditionalPutLogStore extends HadoopFileSystemLogStore {
     static final String CONDITIONAL_CREATE = "fs.option.create.conditional.overwrite";
 
+    /** System.nanoTime() after which no commit may be made, once a lease set it (fenced). */
+    private static volatile long commitsAllowedUntil;
+    private static volatile boolean fenced;
+
+    /** Allow commits for `millis` more (the lease's remaining sure hold); 0 closes the fence. */
+    public static void holdFor(long millis) {
+        commitsAllowedUntil = System.nanoTime() + Math.max(0L, millis) * 1_000_000L;
+        fenced = true;
+    }
+
     public ConditionalPutLogStore(Configuration initHadoopConf) {
         super(initHadoopConf);
     }
@@ -63,6 +81,11 @@ public class ConditionalPutLogStore extends HadoopFileSystemLogStore {
             return;
         }
         requireConditionalCreate(fs, path);
+        long late = System.nanoTime() - commitsAllowedUntil; // overflow-safe, as nanoTime asks
+        if (fenced && late > 0) {
+            throw new IOException("not committing " + path + ": this driver's lease may have passed"
+                    + " to another driver " + late / 1_000_000L + " ms ago (lakehouse.spark.lease)");
+        }
         try {
             putIfAbsent(fs, path, body);
         } catch (RemoteFileChangedException | org.apache.hadoop.fs.FileAlreadyExistsException e) {
