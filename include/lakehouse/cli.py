@@ -222,6 +222,7 @@ def _install(settings: Settings, _: argparse.Namespace) -> int:
     try:
         print(f"minio: {install.ensure_minio(settings.tools_dir)}")
         print(f"spark jars: {install.ensure_spark_jars(settings.tools_dir)}")
+        print(f"delta log store: {install.ensure_logstore_jar(settings.tools_dir)}")
     except install.InstallError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILURE

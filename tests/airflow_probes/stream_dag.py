@@ -31,6 +31,8 @@ def probe(repo_root: Path) -> dict[str, Any]:
         "sensor_mode": sensor.mode,
         "args": list(run.application_args or []),
         "env": sorted(run.env_vars or {}),
+        "conf": dict(run.conf or {}),
+        "jars": run.jars,
         "max_active_runs": dag.max_active_runs,
         "timetable": type(dag.timetable).__name__,
     }

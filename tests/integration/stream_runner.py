@@ -15,23 +15,27 @@ from pathlib import Path
 
 from lakehouse.config import REPO_ROOT, Settings
 from lakehouse.runtime import install
-from lakehouse.spark.packages import SPARK_EXCLUDED_PACKAGES, SPARK_PACKAGES
+from lakehouse.spark.packages import SPARK_EXCLUDED_PACKAGES, SPARK_PACKAGES, logstore_conf
 
 JOB = REPO_ROOT / "jobs" / "lakehouse_stream.py"
 
 
 def argv(lake: Path | str, *args: str, app: Path = JOB) -> list[str]:
     """spark-submit of `app` (default: the stream job) on the local lake folder `lake`."""
-    ivy = install.ensure_spark_jars(Settings.from_env().tools_dir)
+    tools = Settings.from_env().tools_dir
+    jar = install.ensure_logstore_jar(tools)  # also resolves the packages into the Ivy cache
+    logstore = [arg for k, v in logstore_conf().items() for arg in ("--conf", f"{k}={v}")]
     return [
         str(Path(sys.executable).parent / "spark-submit"),
         "--master", "local[2]",
-        "--conf", f"spark.jars.ivy={ivy}",
+        "--conf", f"spark.jars.ivy={install.ivy_dir(tools)}",
         "--conf", "spark.ui.enabled=false",
         "--conf", "spark.sql.shuffle.partitions=2",
+        *logstore,
         "--driver-memory", "1g",
         "--packages", ",".join(SPARK_PACKAGES),
         "--exclude-packages", ",".join(SPARK_EXCLUDED_PACKAGES),
+        "--jars", str(jar),
         str(app),
         "--lake-uri", str(lake),
         *args,

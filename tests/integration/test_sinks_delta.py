@@ -23,7 +23,6 @@ from pyspark.sql.types import LongType, StringType, StructField, StructType, Tim
 
 from lakehouse import tables
 from lakehouse.config import Settings
-from lakehouse.runtime import install
 from lakehouse.spark import sinks
 from lakehouse.spark.control import Lease, LocalStore, lease_key, read_lease
 from lakehouse.spark.lease import HadoopStore, LeaseHeld, LeaseLost, StreamLease
@@ -45,11 +44,10 @@ T2 = datetime(2026, 1, 1, 12, 5, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def delta_spark() -> Iterator[SparkSession]:
-    ivy = install.ensure_spark_jars(Settings.from_env().tools_dir)
     spark = build_spark_session(
         "lakehouse-sink-tests",
         master="local[1]",
-        ivy_dir=ivy,
+        tools_dir=Settings.from_env().tools_dir,
         extra_conf={
             "spark.ui.enabled": "false",
             "spark.sql.shuffle.partitions": "1",

@@ -7,22 +7,17 @@ files add rows, and a second response for an already-known price updates it in p
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import stream_runner
 from fastapi.testclient import TestClient
 
-from lakehouse.config import REPO_ROOT, Settings
 from lakehouse.query import open_lake, run_query
 from lakehouse.raw_zone import ApiResponse, DataInterval, Envelope, object_key
-from lakehouse.runtime import install
 from lakehouse.simulator import market
 from lakehouse.simulator.app import create_app
-from lakehouse.spark.packages import SPARK_EXCLUDED_PACKAGES, SPARK_PACKAGES
 
 pytestmark = pytest.mark.integration
 
@@ -54,24 +49,7 @@ def land(lake: Path, minute: int, coins: tuple[str, ...]) -> None:
 
 
 def run_job(lake: Path) -> None:
-    ivy = install.ensure_spark_jars(Settings.from_env().tools_dir)
-    bin_dir = Path(sys.executable).parent
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
-    result = subprocess.run(
-        [
-            str(bin_dir / "spark-submit"),
-            "--master", "local[2]",
-            "--conf", f"spark.jars.ivy={ivy}",
-            "--conf", "spark.ui.enabled=false",
-            "--conf", "spark.sql.shuffle.partitions=2",
-            "--packages", ",".join(SPARK_PACKAGES),
-            "--exclude-packages", ",".join(SPARK_EXCLUDED_PACKAGES),
-            str(REPO_ROOT / "jobs" / "lakehouse_stream.py"),
-            "--lake-uri", str(lake),
-            "--once",
-        ],
-        env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+    result = stream_runner.run(lake, "--once")
     assert result.returncode == 0, result.stderr[-4000:]
 
 

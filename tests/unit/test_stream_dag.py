@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from airflow_probe import PROBES_DIR, run_probe
 
+from lakehouse.spark.packages import LOGSTORE_CLASS, logstore_jar_name
+
 PROBE = PROBES_DIR / "stream_dag.py"
 
 
@@ -40,3 +42,8 @@ def test_the_job_gets_its_options_and_no_secret_on_the_command_line(
     assert float(options["--lease-wait-seconds"]) > float(options["--lease-ttl-seconds"])
     assert not any("password" in a or "login" in a for a in args)
     assert parsed["env"] == ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
+
+
+def test_the_driver_commits_through_the_conditional_put_log_store(parsed: dict[str, Any]) -> None:
+    assert parsed["conf"]["spark.delta.logStore.s3a.impl"] == LOGSTORE_CLASS
+    assert parsed["jars"] == "{{ var.value.lakehouse_spark_jars_dir }}/" + logstore_jar_name()

@@ -4,18 +4,31 @@ MinIO's community edition ships as source only: it is built with `go install` at
 Its RELEASE.* tags are not semantic versions, so the pin is the Go pseudo-version of the final
 commit of the archived repository (2026-02-12, after RELEASE.2025-10-15T17-29-55Z), which the Go
 module proxy serves and the checksum database verifies. Spark's jars are resolved from Maven
-Central by Spark's own Ivy into a cache that every later spark-submit reuses.
+Central by Spark's own Ivy into a cache that every later spark-submit reuses. The lake's Delta log
+store (lakehouse/spark/ConditionalPutLogStore.java) is compiled against those jars with the JDK's
+javac: it is one small class, not worth a Maven build or a published artifact.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
+import zipfile
 from pathlib import Path
 
-from lakehouse.spark.packages import DELTA_SPARK, SPARK_EXCLUDED_PACKAGES, SPARK_PACKAGES
+from lakehouse.spark.packages import (
+    DELTA_SPARK,
+    DELTA_STORAGE,
+    HADOOP_AWS,
+    LOGSTORE_SOURCE,
+    SPARK_EXCLUDED_PACKAGES,
+    SPARK_PACKAGES,
+    logstore_jar_name,
+)
 
 MINIO_MODULE = "github.com/minio/minio"
 MINIO_VERSION = "v0.0.0-20260212201848-7aac2a2c5b7c"
@@ -72,9 +85,14 @@ def ivy_dir(tools_dir: Path) -> Path:
     return tools_dir / "ivy"
 
 
+def ivy_jar(tools_dir: Path, coordinate: str) -> Path:
+    """Where Spark's Ivy puts the jar of a resolved `group:artifact:version`."""
+    group, artifact, version = coordinate.split(":")
+    return ivy_dir(tools_dir) / "jars" / f"{group}_{artifact}-{version}.jar"
+
+
 def spark_jars_ready(tools_dir: Path) -> bool:
-    group, artifact, version = DELTA_SPARK.split(":")
-    return (ivy_dir(tools_dir) / "jars" / f"{group}_{artifact}-{version}.jar").exists()
+    return ivy_jar(tools_dir, DELTA_SPARK).exists()
 
 
 def ensure_spark_jars(tools_dir: Path) -> Path:
@@ -110,3 +128,72 @@ def ensure_spark_jars(tools_dir: Path) -> Path:
             "resolving Spark jars failed (is Maven Central reachable?):\n" + result.stderr[-3000:]
         )
     return cache
+
+
+def jars_dir(tools_dir: Path) -> Path:
+    """The project's own jars (the Delta log store), beside the Ivy cache of Maven's."""
+    return tools_dir / "jars"
+
+
+def logstore_jar(tools_dir: Path) -> Path:
+    return jars_dir(tools_dir) / logstore_jar_name()
+
+
+def require_javac() -> str:
+    javac = shutil.which("javac")
+    if javac is None:
+        raise InstallError(
+            "javac is not installed: the lake's Delta log store is compiled at install and needs "
+            "a JDK 17+, not only a JRE (Debian/Ubuntu: apt-get install openjdk-17-jdk-headless; "
+            "macOS: brew install openjdk@17)."
+        )
+    return javac
+
+
+def ensure_logstore_jar(tools_dir: Path) -> Path:
+    """Compile the log store into its jar unless the jar of this source version is there already.
+
+    Older jars stay: they are a few kB, and another checkout sharing the tools may still use one.
+    """
+    jar = logstore_jar(tools_dir)
+    if jar.exists():
+        return jar
+    javac = require_javac()
+    ensure_spark_jars(tools_dir)
+    with tempfile.TemporaryDirectory() as tmp:
+        classes = Path(tmp) / "classes"
+        _compile(javac, _logstore_classpath(tools_dir), classes)
+        jar.parent.mkdir(parents=True, exist_ok=True)
+        partial = jar.with_name(f".{jar.name}.{os.getpid()}")
+        _write_jar(classes, partial)
+        partial.replace(jar)  # atomic: a concurrent reader never sees half a jar
+    return jar
+
+
+def _logstore_classpath(tools_dir: Path) -> list[Path]:
+    """delta-storage and hadoop-aws from the Ivy cache; Hadoop's API from pyspark's own jars."""
+    spec = importlib.util.find_spec("pyspark")  # located, not imported
+    pyspark_jars = Path(spec.origin).parent / "jars" if spec and spec.origin else Path("pyspark")
+    hadoop_api = sorted(pyspark_jars.glob("hadoop-client-api-*.jar"))[-1:] or [
+        pyspark_jars / "hadoop-client-api-*.jar"
+    ]
+    jars = [ivy_jar(tools_dir, DELTA_STORAGE), ivy_jar(tools_dir, HADOOP_AWS), *hadoop_api]
+    missing = [str(jar) for jar in jars if not jar.exists()]
+    if missing:
+        raise InstallError(f"cannot compile the log store, jars missing: {', '.join(missing)}")
+    return jars
+
+
+def _compile(javac: str, classpath: list[Path], out: Path) -> None:
+    argv = [javac, "--release", "17", "-Xlint:all", "-Werror", "-d", str(out)]
+    argv += ["-cp", os.pathsep.join(map(str, classpath)), str(LOGSTORE_SOURCE)]
+    result = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise InstallError(f"compiling {LOGSTORE_SOURCE.name} failed:\n{result.stderr[-3000:]}")
+
+
+def _write_jar(classes: Path, jar: Path) -> None:
+    with zipfile.ZipFile(jar, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\r\n\r\n")
+        for path in sorted(classes.rglob("*.class")):
+            zf.write(path, path.relative_to(classes).as_posix())

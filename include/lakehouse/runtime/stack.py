@@ -172,7 +172,7 @@ class LocalStack:
         specs = self.specs(creds)
         self._check_ports(specs)
         install.ensure_minio(self.settings.tools_dir)
-        install.ensure_spark_jars(self.settings.tools_dir)
+        install.ensure_logstore_jar(self.settings.tools_dir)  # the Spark jars, then the log store
         airflow_stack.write_passwords(self.paths.airflow_passwords, creds)
         for spec in specs:
             self._before_start(spec, creds)

@@ -1,5 +1,5 @@
-"""The one Spark session builder (Delta's SQL extensions, s3a pointed at the lake) and the
-stream job's per-session settings.
+"""The one Spark session builder (Delta's SQL extensions, s3a pointed at the lake, Delta commits
+fenced by conditional PUTs) and the stream job's per-session settings.
 
 Credentials are not set here: s3a's default provider chain reads AWS_ACCESS_KEY_ID and
 AWS_SECRET_ACCESS_KEY from the driver's environment, so no secret sits in a conf or a command line.
@@ -12,8 +12,10 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
+from lakehouse.config import Settings
+from lakehouse.runtime import install
 from lakehouse.spark.options import StreamOptions
-from lakehouse.spark.packages import SPARK_EXCLUDED_PACKAGES, SPARK_PACKAGES
+from lakehouse.spark.packages import SPARK_EXCLUDED_PACKAGES, SPARK_PACKAGES, logstore_conf
 
 
 def lake_conf(s3_endpoint: str | None, s3_region: str = "us-east-1") -> dict[str, str]:
@@ -24,8 +26,12 @@ def lake_conf(s3_endpoint: str | None, s3_region: str = "us-east-1") -> dict[str
         "spark.sql.session.timeZone": "UTC",
         "spark.hadoop.fs.s3a.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
         "spark.hadoop.fs.s3a.endpoint.region": s3_region,
-        # Put-if-absent / compare-and-swap writes for the job's lease (lakehouse.spark.lease).
+        # Put-if-absent / compare-and-swap writes for the job's lease (lakehouse.spark.lease) and
+        # for Delta's commits (the log store refuses to commit without them).
         "spark.hadoop.fs.s3a.create.conditional.enabled": "true",
+        # Every launcher puts the log store's jar on the driver's class path; a missing jar fails
+        # the first s3a commit loudly rather than falling back to an unfenced log store.
+        **logstore_conf(),
     }
     if s3_endpoint:
         conf |= {
@@ -44,20 +50,22 @@ def build_spark_session(
     s3_endpoint: str | None = None,
     s3_region: str = "us-east-1",
     master: str | None = None,
-    ivy_dir: Path | None = None,
+    tools_dir: Path | None = None,
     extra_conf: Mapping[str, str] | None = None,
 ) -> SparkSession:
     """Get the session for `app_name`.
 
-    Under spark-submit, master and packages come from the command line and `master` stays None;
-    a process that starts its own JVM (tests, tools) passes `master` and gets the packages here.
+    Under spark-submit, master, packages and jars come from the command line and `master` stays
+    None; a process that starts its own JVM (tests, tools) passes `master` and gets the packages
+    and the log store's jar from `tools_dir` (default: the project's .tools), installed if need be.
     """
     builder = SparkSession.builder.appName(app_name)
     if master is not None:
+        tools = tools_dir or Settings.from_env().tools_dir
         builder = builder.master(master).config("spark.jars.packages", ",".join(SPARK_PACKAGES))
         builder = builder.config("spark.jars.excludes", ",".join(SPARK_EXCLUDED_PACKAGES))
-        if ivy_dir is not None:
-            builder = builder.config("spark.jars.ivy", str(ivy_dir))
+        builder = builder.config("spark.jars.ivy", str(install.ivy_dir(tools)))
+        builder = builder.config("spark.jars", str(install.ensure_logstore_jar(tools)))
     for key, value in {**lake_conf(s3_endpoint, s3_region), **(extra_conf or {})}.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
