@@ -23,7 +23,13 @@ from collections.abc import Sequence
 
 from lakehouse.spark.control import JOB_NAME, ExitCode, stop_key
 from lakehouse.spark.driver import Driver, LeaseLostError
-from lakehouse.spark.lease import HadoopStore, LeaseHeld, StreamLease, stop_marker_present
+from lakehouse.spark.lease import (
+    HadoopStore,
+    LeaseHeld,
+    StreamLease,
+    hold_log_store_commits,
+    stop_marker_present,
+)
 from lakehouse.spark.options import parse_options
 from lakehouse.spark.session import build_spark_session
 
@@ -50,7 +56,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 stop_key(),
             )
             return ExitCode.OK
-        lease = StreamLease(store, ttl_seconds=options.lease_ttl_seconds)
+        lease = StreamLease(
+            store,
+            ttl_seconds=options.lease_ttl_seconds,
+            on_hold=hold_log_store_commits(spark) if store.conditional else None,
+        )
         try:
             lease.acquire(wait_seconds=options.lease_wait_seconds)
         except LeaseHeld as exc:

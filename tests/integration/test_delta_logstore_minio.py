@@ -17,6 +17,7 @@ from delta.tables import DeltaTable
 from py4j.protocol import Py4JJavaError
 from pyspark.sql import SparkSession
 
+from lakehouse.spark.lease import hold_log_store_commits
 from lakehouse.spark.packages import LOGSTORE_CLASS
 from lakehouse.spark.session import build_spark_session
 
@@ -157,3 +158,19 @@ def test_without_conditional_writes_the_log_store_refuses_to_commit(
     with pytest.raises(Py4JJavaError, match=re.escape("fs.s3a.create.conditional.enabled=true")):
         store.write(VERSION_0, ['{"commitInfo":{}}'])
     assert s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["KeyCount"] == 0
+
+
+def test_a_driver_whose_lease_ran_out_cannot_commit(s3a_spark: SparkSession, minio: Any) -> None:
+    """The lease's sure hold, handed to the log store, closes it to commits once it runs out."""
+    location = f"s3a://{minio.lake.bucket}/{table_prefix()}"
+    s3a_spark.range(1).write.format("delta").save(location)  # no lease taken yet: not fenced
+    hold_for = hold_log_store_commits(s3a_spark)
+    try:
+        hold_for(0.0)  # a renewal thread that found the lease lost, or a driver paused too long
+        with pytest.raises(Py4JJavaError, match="lease may have passed to another driver"):
+            s3a_spark.range(1).write.format("delta").mode("append").save(location)
+        hold_for(60.0)  # renewed
+        s3a_spark.range(1).write.format("delta").mode("append").save(location)
+    finally:
+        hold_for(3600.0)
+    assert DeltaTable.forPath(s3a_spark, location).history().count() == 2

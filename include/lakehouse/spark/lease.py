@@ -18,7 +18,10 @@ Semantics
   last successful write of the lease began less than the TTL minus a margin ago, on this
   process's monotonic clock (so a driver paused by SIGSTOP, a long GC or a frozen VM refuses as
   soon as it resumes, before its renewal thread has even run), and the lease object in the lake
-  still names this driver. Each commit also carries the owner in its `userMetadata`.
+  still names this driver. Each commit also carries the owner in its `userMetadata`. On s3a the
+  same sure hold is handed to the Delta log store (`ConditionalPutLogStore.holdFor`) after each
+  renewal, which refuses a commit's PUT once it ran out: a MERGE that passed the Python check and
+  was then paused cannot commit when it resumes.
 - Release: a clean exit deletes it; SIGKILL leaves it to expire after at most the TTL.
 
 On s3a the writes are S3 conditional writes (`If-None-Match: *` to create, `If-Match: <etag>` to
@@ -27,11 +30,11 @@ honour), so two drivers racing for a free lease cannot both win. On a local or H
 create is exclusive, but replacing an expired lease is read-compare-write (a narrow race, fine
 for tests and a single machine).
 
-What remains: a driver that passed the fence and is then paused for longer than the TTL before
-its commit reaches the store can still commit once. That commit is harmless for exactly-once: it
-is the same micro-batch (its offsets were in the checkpoint's offset log) under the same Delta
-transaction id, so whichever of the two drivers commits it second writes nothing, and Delta's log
-store never lets it replace a log entry.
+What remains: a pause that falls between the log store's check and its PUT (microseconds) could
+still let one commit through. It is harmless for exactly-once: it is the same micro-batch (its
+offsets were in the checkpoint's offset log) under the same Delta transaction id, so whichever
+driver commits it second writes nothing, and the log store never lets it replace a log entry.
+The checkpoint's own files (offsets, commits) are Spark's and are not fenced.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from pyspark.sql import SparkSession
 from lakehouse.spark import faults
 from lakehouse.spark.control import JOB_NAME, Lease, lease_key, new_owner_id, stop_key
 from lakehouse.spark.faults import FaultPoint
+from lakehouse.spark.packages import LOGSTORE_CLASS
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +176,7 @@ class StreamLease:
         job: str = JOB_NAME,
         owner: str | None = None,
         on_lost: Callable[[str], None] | None = None,
+        on_hold: Callable[[float], None] | None = None,
     ) -> None:
         self.store = store
         self.ttl = ttl_seconds
@@ -179,6 +184,7 @@ class StreamLease:
         self.clock_key = f"{self.key}.clock"
         self.owner = owner or new_owner_id()
         self._on_lost = on_lost
+        self._on_hold = on_hold
         self._lease: Lease | None = None
         self._valid_until = 0.0  # monotonic
         self._stop = threading.Event()
@@ -242,7 +248,7 @@ class StreamLease:
             if current is None or current.owner != self.owner:
                 return current if current is not None else Lease.new("unknown", 1.0)
         self._lease = mine
-        self._valid_until = began + self.ttl - self.margin
+        self._held_since(began)
         return None
 
     def release(self) -> None:
@@ -281,7 +287,13 @@ class StreamLease:
         ):
             raise LeaseLost(f"the lease {self.key} changed under us")
         self._lease = renewed
+        self._held_since(began)
+
+    def _held_since(self, began: float) -> None:
+        """The lease was (re)written by a request sent after `began`: it surely holds until..."""
         self._valid_until = began + self.ttl - self.margin
+        if self._on_hold is not None:
+            self._on_hold(self._valid_until - time.monotonic())
 
     def check_fence(self) -> None:
         """LeaseLost unless this driver surely still holds the lease; run before each commit."""
@@ -325,9 +337,23 @@ class StreamLease:
 
     def _lost(self, reason: str) -> None:
         self.lost_reason = reason
+        if self._on_hold is not None:
+            self._on_hold(0.0)
         log.error("lease lost: %s", reason)
         if self._on_lost is not None:
             self._on_lost(reason)
+
+
+def hold_log_store_commits(spark: SparkSession) -> Callable[[float], None]:
+    """The lease's `on_hold` for an s3a lake: lets the Delta log store commit that much longer."""
+    log_store: Any = spark._jvm
+    for name in LOGSTORE_CLASS.split("."):
+        log_store = getattr(log_store, name)
+
+    def hold_for(seconds: float) -> None:
+        log_store.holdFor(max(0, int(seconds * 1000)))
+
+    return hold_for
 
 
 def stop_marker_present(store: HadoopStore, job: str = JOB_NAME) -> bool:
