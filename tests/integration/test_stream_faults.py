@@ -60,6 +60,7 @@ KILLS = 20 if FULL else 5
 LEASE_TTL = 10
 LANDING_SECONDS = 8.0
 """A minute of raw objects (every endpoint, 5-8 objects) lands this often."""
+RecordFault = Callable[[str, int, int, int, int, float | None], None]  # tests/conftest.py
 COMMIT = re.compile(r"_delta_log/\d{20}\.json$")
 
 
@@ -185,7 +186,8 @@ def land_continuously(lake: Lake, stop: threading.Event, rng: random.Random) -> 
 
 
 def drain_and_stop(lake: Lake, log: Path) -> float:
-    """Run a driver until silver has every landed price, stop it as users do; seconds to fresh."""
+    """Run a driver until silver has every landed price, start a second one on purpose (it must be
+    refused), then stop the first as users do; seconds to fresh."""
     wanted = lake.expected_prices()
     proc = stream_runner.start(lake.uri, log, *lake.job_args(), extra_env=lake.job_env())
     started = time.monotonic()
@@ -197,6 +199,11 @@ def drain_and_stop(lake: Lake, log: Path) -> float:
             time.sleep(2)
         fresh = time.monotonic() - started
         assert proc.poll() is None, f"the last driver ended\n{stream_runner.tail(log)}"
+        second = stream_runner.run(
+            lake.uri, *lake.job_args("--lease-wait-seconds", "0"), extra_env=lake.job_env()
+        )
+        assert second.returncode == ExitCode.LEASE_HELD, second.stderr[-3000:]
+        assert "another driver holds the lease" in second.stdout + second.stderr
         request_stop(S3Store(lake.s3, lake.settings.bucket))
         assert proc.wait(timeout=180) == 0, stream_runner.tail(log)
     finally:
@@ -245,7 +252,7 @@ def assert_one_writer_identity(lake: Lake) -> None:
 
 
 def test_kills_at_fault_points_and_at_random_keep_the_lake_exact(
-    lake: Lake, tmp_path: Path
+    lake: Lake, tmp_path: Path, record_fault: RecordFault
 ) -> None:
     rng = random.Random(SEED)
     plan = [point.value for point in FaultPoint for _ in range(PER_POINT)]
@@ -268,7 +275,7 @@ def test_kills_at_fault_points_and_at_random_keep_the_lake_exact(
     drained = drain_and_stop(lake, tmp_path / "drain.log")
     lake.watch_log_entries()
 
-    print_table(lake, cycles, drained)
+    report(record_fault, lake, cycles, drained)
     assert read_lease(S3Store(lake.s3, lake.settings.bucket)) is None, "the lease was not released"
     hits = Counter(c.kind for c in cycles if c.hit)
     assert all(hits[point.value] >= PER_POINT for point in FaultPoint), hits
@@ -277,26 +284,43 @@ def test_kills_at_fault_points_and_at_random_keep_the_lake_exact(
     assert_one_writer_identity(lake)
 
 
-def print_table(lake: Lake, cycles: list[Cycle], drained: float) -> None:
-    """Fault, times injected, records expected, lost, duplicated, seconds back to fresh."""
-    prices = lake.query(
-        "select coin_id, vs_currency, epoch(price_ts)::bigint from silver.coin_prices"
+def tally(lake: Lake) -> tuple[int, int, int]:
+    """Records expected (raw objects, distinct silver keys), how many missing, how many twice."""
+    expected = lake.generator.expected
+    ((objects, files),) = lake.query(
+        "select count(*), count(distinct source_file) from bronze.raw_events"
     )
-    keys = Counter((str(c), str(v), int(t)) for c, v, t in prices)
-    expected = set(lake.generator.expected.coin_prices)
-    lost = len(expected - set(keys))
-    duplicated = sum(n - 1 for n in keys.values())
-    print(f"\n{'fault':<16} {'injected':>8} {'expected':>8} {'lost':>5} {'dup':>4} {'fresh s':>8}")
+    total, lost, duplicated = expected.objects, expected.objects - int(files), objects - files
+    for table, key in (
+        ("coin_prices", "coin_id, vs_currency, epoch(price_ts)::bigint"),
+        ("coin_markets", "coin_id, vs_currency, epoch_ms(last_updated)"),
+        ("sensor_readings", "device_id, sensor_id, epoch(reading_ts)::bigint"),
+    ):
+        rows = lake.query(f"select {key}, count(*) from silver.{table} group by all")
+        keys = {tuple(row[:-1]) for row in rows}
+        wanted = set(expected.values(table))
+        total += len(wanted)
+        lost += len(wanted - keys)
+        duplicated += sum(int(row[-1]) - 1 for row in rows)
+    return total, lost, duplicated
+
+
+def report(record: RecordFault, lake: Lake, cycles: list[Cycle], drained: float) -> None:
+    """One row per kind of kill, and one for the last driver's catch-up."""
+    expected, lost, duplicated = tally(lake)
     for kind in sorted({c.kind for c in cycles}):
         mine = [c for c in cycles if c.kind == kind]
         fresh = [c.fresh_seconds for c in mine if c.fresh_seconds is not None]
-        worst = f"{max(fresh):.0f}" if fresh else "-"
-        injected = sum(c.hit for c in mine)
-        print(f"{kind:<16} {injected:>8} {len(expected):>8} {lost:>5} {duplicated:>4} {worst:>8}")
-    print(f"{'drain':<16} {'':>8} {len(expected):>8} {lost:>5} {duplicated:>4} {drained:>8.0f}")
+        record(
+            f"kill: {kind}", sum(c.hit for c in mine), expected, lost, duplicated,
+            max(fresh) if fresh else None,
+        )  # fmt: skip
+    record("kill: last catch-up", 0, expected, lost, duplicated, drained)
 
 
-def test_a_paused_driver_commits_nothing_once_another_took_over(lake: Lake, tmp_path: Path) -> None:
+def test_a_paused_driver_commits_nothing_once_another_took_over(
+    lake: Lake, tmp_path: Path, record_fault: RecordFault
+) -> None:
     """SIGSTOP a driver mid-stream for longer than the TTL, let a second one take over, SIGCONT
     the first: it must not commit again, and must exit as having lost its lease (4)."""
     rng = random.Random(SEED + 1)
@@ -314,9 +338,12 @@ def test_a_paused_driver_commits_nothing_once_another_took_over(lake: Lake, tmp_
         os.killpg(a.pid, signal.SIGSTOP)
         b = stream_runner.start(lake.uri, log_b, *lake.job_args(), extra_env=lake.job_env())
         lake.land_minute(rng)
+        assert stream_runner.wait_for_log(b, log_b, " taken by "), stream_runner.tail(log_b)
+        taken = time.monotonic()
         assert wait_until(lambda: lake.expected_prices() <= lake.silver_prices(), b), (
             stream_runner.tail(log_b)
         )
+        fresh = time.monotonic() - taken
         os.killpg(a.pid, signal.SIGCONT)
         assert a.wait(timeout=120) == ExitCode.LEASE_LOST, stream_runner.tail(log_a)
         assert "lease lost" in log_a.read_text(errors="replace")
@@ -330,6 +357,7 @@ def test_a_paused_driver_commits_nothing_once_another_took_over(lake: Lake, tmp_
                 os.killpg(proc.pid, signal.SIGCONT)
                 os.killpg(proc.pid, signal.SIGKILL)
     lake.watch_log_entries()
+    record_fault("pause past the TTL", 1, *tally(lake), fresh)
     assert lake.rewritten == []
     assert_one_writer_identity(lake)  # the paused driver's owner never reappears after B's
     assert_lake_matches(lake.query, lake.generator.expected)
