@@ -48,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         store = HadoopStore(spark, options.lake_uri)
-        if not options.once and stop_marker_present(store):
+        if not options.once and stop_marker_present(store, wait_seconds=options.lease_wait_seconds):
             log.info(
                 "a stop request is present at %s/%s: not starting "
                 "(`lakehouse stream start` removes it)",

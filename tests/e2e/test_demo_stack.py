@@ -21,6 +21,9 @@ import psutil
 import pytest
 import requests
 
+from lakehouse.config import Settings
+from lakehouse.raw_zone import s3_client
+from lakehouse.runtime.stack import LocalStack
 from lakehouse.simulator import market
 
 pytestmark = pytest.mark.e2e
@@ -347,3 +350,127 @@ def test_a_backfill_older_than_a_day_costs_one_call_per_pair_while_live_minutes_
         )
         live = {_utc(row["price_ts"]) for row in rows if row["n"] == 6}
     assert wanted <= live, sorted(wanted - live)
+
+
+def stream_drivers() -> list[psutil.Process]:
+    """The running Python drivers of the stream job (one per spark-submit of the DAG)."""
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = proc.info["cmdline"] or []
+        if any(arg.endswith("jobs/lakehouse_stream.py") for arg in cmdline) and any(
+            "python" in Path(arg).name for arg in cmdline[:1]
+        ):
+            found.append(proc)
+    return found
+
+
+def failed_stream_tries(env: dict[str, str]) -> int:
+    """Tries of `run_stream_job`, over all runs of `lakehouse_stream`, that ended failed."""
+    base, headers = airflow_api(env)
+    runs = requests.get(
+        f"{base}/api/v2/dags/lakehouse_stream/dagRuns", params={"limit": 100}, headers=headers,
+        timeout=30,
+    ).json()["dag_runs"]  # fmt: skip
+    failed = 0
+    for run in runs:
+        tries = requests.get(
+            f"{base}/api/v2/dags/lakehouse_stream/dagRuns/{run['dag_run_id']}"
+            "/taskInstances/run_stream_job/tries",
+            headers=headers,
+            timeout=30,
+        )
+        if tries.status_code == 404:
+            continue  # this run has not reached the task
+        failed += sum(
+            t["state"] in ("failed", "up_for_retry") for t in tries.json()["task_instances"]
+        )
+    return failed
+
+
+def seconds_to_fresh(env: dict[str, str], since: datetime, timeout: float = 300) -> float | None:
+    """From now until silver holds all 6 live prices of a minute that began after `since`."""
+    first = since.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        rows = query(
+            env,
+            "select count(*) n from silver.coin_prices where resolution = '1m' "
+            f"and price_ts >= '{first.isoformat()}' group by price_ts having count(*) = 6",
+        )
+        if rows:
+            return time.monotonic() - started
+        time.sleep(3)
+    return None
+
+
+def raw_in_bronze(env: dict[str, str], timeout: float = 120) -> tuple[int, int, int]:
+    """(raw objects, how many of them bronze lacks, how many it holds twice), once bronze has
+    caught up with the raw zone as listed now, or when `timeout` ran out."""
+    lake = Settings.from_env(env).lake
+    pages = (
+        s3_client(lake).get_paginator("list_objects_v2").paginate(Bucket=lake.bucket, Prefix="raw/")
+    )
+    raw = {
+        f"s3a://{lake.bucket}/{item['Key']}"
+        for page in pages
+        for item in page.get("Contents", [])
+        if item["Key"].endswith(".json")
+    }
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = query(env, "select source_file, count(*) n from bronze.raw_events group by 1")
+        held = {str(r["source_file"]): int(str(r["n"])) for r in rows}
+        lost = len(raw - set(held))
+        if lost == 0 or time.monotonic() > deadline:
+            return len(raw), lost, sum(n - 1 for n in held.values())
+        time.sleep(5)
+
+
+@pytest.mark.faults
+def test_a_two_minute_minio_outage_under_the_stream(
+    stack_env: dict[str, str], record_fault: Any
+) -> None:
+    """MinIO stops for 2 minutes under the running stream: the driver fails or waits, Airflow
+    starts another, at most 3 tries fail, and silver is fresh within 2 minutes of MinIO's return;
+    what landed before the outage is in bronze exactly once."""
+    stack = LocalStack(Settings.from_env(stack_env))
+    assert seconds_to_fresh(stack_env, datetime.now(UTC) - timedelta(minutes=2)) is not None
+    failed_before = failed_stream_tries(stack_env)
+    assert stack.processes.stop("minio")
+    time.sleep(120)
+    up = subprocess.run([LAKEHOUSE, "up"], env=stack_env, capture_output=True, text=True)
+    assert up.returncode == 0, up.stderr
+    back = datetime.now(UTC)
+    fresh = seconds_to_fresh(stack_env, back)
+    failed = failed_stream_tries(stack_env) - failed_before
+    expected, lost, duplicated = raw_in_bronze(stack_env)
+    record_fault("MinIO down 120 s", 1, expected, lost, duplicated, fresh)
+    assert fresh is not None and fresh <= 120, fresh
+    assert failed <= 3, failed
+    assert (lost, duplicated) == (0, 0)
+    assert len(stream_drivers()) == 1
+
+
+@pytest.mark.faults
+def test_a_scheduler_restart_never_makes_two_drivers(
+    stack_env: dict[str, str], record_fault: Any
+) -> None:
+    """The scheduler is stopped and started again under a running stream: at no moment do two
+    drivers run, and silver is fresh again."""
+    stack = LocalStack(Settings.from_env(stack_env))
+    assert seconds_to_fresh(stack_env, datetime.now(UTC) - timedelta(minutes=2)) is not None
+    assert stack.processes.stop("airflow-scheduler")
+    up = subprocess.run([LAKEHOUSE, "up"], env=stack_env, capture_output=True, text=True)
+    assert up.returncode == 0, up.stderr
+    back = datetime.now(UTC)
+    most = 0
+    deadline = time.monotonic() + 150
+    while time.monotonic() < deadline:
+        most = max(most, len(stream_drivers()))
+        time.sleep(1)
+    fresh = seconds_to_fresh(stack_env, back)
+    expected, lost, duplicated = raw_in_bronze(stack_env)
+    record_fault("scheduler restart", 1, expected, lost, duplicated, fresh)
+    assert most == 1, f"{most} drivers ran at once"
+    assert fresh is not None
+    assert (lost, duplicated) == (0, 0)

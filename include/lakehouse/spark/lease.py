@@ -44,7 +44,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from pyspark.sql import SparkSession
 
@@ -54,6 +54,7 @@ from lakehouse.spark.faults import FaultPoint
 from lakehouse.spark.packages import LOGSTORE_CLASS
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CONDITIONAL_CREATE = "fs.option.create.conditional.overwrite"
 CONDITIONAL_ETAG = "fs.option.create.conditional.overwrite.etag"
@@ -157,6 +158,10 @@ PRECONDITION_FAILURES = (
 )
 
 
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+
+
 def _precondition_failed(exc: Exception) -> bool:
     """Whether a write failed because its condition (absent / that ETag) did not hold.
 
@@ -199,9 +204,11 @@ class StreamLease:
     # -- acquire / release ----------------------------------------------------------------------
 
     def acquire(self, wait_seconds: float = 0.0, poll: float = 1.0) -> Lease:
+        """Take the lease, waiting up to `wait_seconds` for its holder, or for an unreachable
+        lake to come back (a store outage then costs a wait, not a failed start)."""
         deadline = time.monotonic() + wait_seconds
         while True:
-            held = self._try_acquire()
+            held = while_unreachable(self._try_acquire, deadline)
             if held is None:
                 assert self._lease is not None
                 log.info("lease %s taken by %s", self.key, self.owner)
@@ -356,5 +363,19 @@ def hold_log_store_commits(spark: SparkSession) -> Callable[[float], None]:
     return hold_for
 
 
-def stop_marker_present(store: HadoopStore, job: str = JOB_NAME) -> bool:
-    return store.exists(stop_key(job))
+def stop_marker_present(store: HadoopStore, job: str = JOB_NAME, wait_seconds: float = 0.0) -> bool:
+    """Whether `lakehouse stream stop` left a request; waits up to `wait_seconds` for the lake."""
+    return while_unreachable(lambda: store.exists(stop_key(job)), time.monotonic() + wait_seconds)
+
+
+def while_unreachable(call: Callable[[], T], deadline: float, pause: float = 5.0) -> T:
+    """`call()`, retried while it fails until the monotonic `deadline`: an outage of the lake
+    (MinIO restarting, a network cut) costs the starting driver a wait, not a failed try."""
+    while True:
+        try:
+            return call()
+        except Exception as exc:
+            if time.monotonic() >= deadline:
+                raise
+            log.warning("the lake is unreachable, waiting for it: %s", _first_line(exc))
+            time.sleep(pause)
