@@ -40,10 +40,13 @@ The checkpoint's own files (offsets, commits) are Spark's and are not fenced.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, TypeVar
 
 from pyspark.sql import SparkSession
@@ -86,6 +89,10 @@ class HadoopStore:
         conf = spark._jsc.hadoopConfiguration()
         self._fs = jvm.org.apache.hadoop.fs.Path(self._root).getFileSystem(conf)
         self.conditional = self._fs.getScheme() in ("s3a",)
+        qualified = self._fs.makeQualified(jvm.org.apache.hadoop.fs.Path(self._root))
+        self._local_root = (
+            Path(str(qualified.toUri().getPath())) if self._fs.getScheme() == "file" else None
+        )
 
     def _path(self, key: str) -> Any:
         return self._jvm.org.apache.hadoop.fs.Path(f"{self._root}/{key}")
@@ -135,6 +142,8 @@ class HadoopStore:
 
     def write(self, key: str, data: bytes, *, if_absent: bool, if_etag: str | None) -> bool:
         """Write `data`; False when the condition (absent / still that etag) did not hold."""
+        if self._local_root is not None:
+            return _write_local_file(self._local_root / key, data, if_absent=if_absent)
         builder = self._fs.createFile(self._path(key)).overwrite(not if_absent).recursive()
         if self.conditional:
             if if_absent:
@@ -153,6 +162,27 @@ class HadoopStore:
 
     def delete(self, key: str) -> None:
         self._fs.delete(self._path(key), False)
+
+
+def _write_local_file(path: Path, data: bytes, *, if_absent: bool) -> bool:
+    """A local lake's object, replaced whole (Hadoop's local file system truncates, then writes:
+    a reader in between would see an empty lease). Hadoop's stale `.crc` beside it is removed,
+    so Hadoop reads the new bytes unverified rather than failing their checksum."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp.write_bytes(data)
+    try:
+        path.with_name(f".{path.name}.crc").unlink(missing_ok=True)
+        if if_absent:
+            try:
+                os.link(tmp, path)  # fails if the path exists: put-if-absent
+            except FileExistsError:
+                return False
+        else:
+            os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return True
 
 
 def _java_class(exc: Exception) -> str:
