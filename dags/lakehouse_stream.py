@@ -19,10 +19,10 @@ waits up to `--lease-wait-seconds` for the dead driver's lease to expire.
 
 Connections: `spark_default` (master: local[2] or spark://host:7077), `lake_s3` (its credentials
 reach the driver as environment variables, never on the command line). Variables:
-`lakehouse_bucket`, `lakehouse_spark_ivy_dir`, `lakehouse_spark_jars_dir` (the log store's jar,
-which fences Delta commits with conditional PUTs), `lakehouse_spark_ui_port`, and optionally one
-`lakehouse_stream_<option>` per tunable option of the job (`lakehouse.spark.options`; the README's
-"The stream job" lists them).
+`lakehouse_bucket`, `lakehouse_spark_ivy_dir`, `lakehouse_spark_logstore_jar` (the path of the
+log store's jar, which fences Delta commits with conditional PUTs), `lakehouse_spark_ui_port`, and
+optionally one `lakehouse_stream_<option>` per tunable option of the job
+(`lakehouse.spark.options`; the README's "The stream job" lists them).
 """
 
 from __future__ import annotations
@@ -35,16 +35,10 @@ from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOpe
 from airflow.sdk import dag, task
 
 from lakehouse.spark.options import StreamOptions, dag_arguments
-from lakehouse.spark.packages import (
-    SPARK_EXCLUDED_PACKAGES,
-    SPARK_PACKAGES,
-    logstore_conf,
-    logstore_jar_name,
-)
+from lakehouse.spark.packages import SPARK_EXCLUDED_PACKAGES, SPARK_PACKAGES, logstore_conf
 
 STREAM_JOB = Path(__file__).resolve().parents[1] / "jobs" / "lakehouse_stream.py"
 BUCKET = "{{ var.value.get('lakehouse_bucket', 'lake') }}"
-LOGSTORE_JAR = "{{ var.value.lakehouse_spark_jars_dir }}/" + logstore_jar_name()
 LEASE_TTL_SECONDS = StreamOptions.lease_ttl_seconds
 JOB_ARGUMENTS = dag_arguments(
     lake_uri=f"s3a://{BUCKET}",
@@ -79,7 +73,7 @@ def lakehouse_stream() -> None:
         conn_id="spark_default",
         packages=",".join(SPARK_PACKAGES),
         exclude_packages=",".join(SPARK_EXCLUDED_PACKAGES),
-        jars=LOGSTORE_JAR,
+        jars="{{ var.value.lakehouse_spark_logstore_jar }}",
         driver_memory="1g",
         conf={
             "spark.jars.ivy": "{{ var.value.lakehouse_spark_ivy_dir }}",

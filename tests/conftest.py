@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from _pytest.terminal import TerminalReporter
+from fault_table import FAULT_ROWS, FaultRow, RecordFault, fault_table
 
 from lakehouse.config import SimulatorSettings
 from lakehouse.simulator.app import create_app, serve_in_thread
@@ -70,27 +71,6 @@ def simulator(request: pytest.FixtureRequest) -> Iterator[RunningSimulator]:
         yield running
 
 
-@dataclass(frozen=True)
-class FaultRow:
-    """One line of the fault suite's table (`make test-faults`)."""
-
-    fault: str
-    injected: int
-    expected: int
-    """Records the lake must hold: raw objects in bronze plus distinct keys of the silver tables."""
-    lost: int
-    duplicated: int
-    fresh_seconds: float | None
-    """Worst time from a new driver taking the lease to silver holding every price landed before."""
-
-
-FAULT_ROWS: list[FaultRow] = []
-
-
-RecordFault = Callable[[str, int, int, int, int, "float | None"], None]
-"""(fault, injected, expected, lost, duplicated, fresh seconds): one row of the fault table."""
-
-
 @pytest.fixture(scope="session")
 def record_fault() -> RecordFault:
     """Adds a row to the fault suite's table, printed once at the end of the session."""
@@ -98,17 +78,7 @@ def record_fault() -> RecordFault:
 
 
 def pytest_terminal_summary(terminalreporter: TerminalReporter) -> None:
-    if not FAULT_ROWS:
-        return
-    write = terminalreporter.write_line
-    write("")
-    write(
-        f"{'fault':<22} {'injected':>8} {'expected':>8} {'lost':>5} {'duplicated':>10} "
-        f"{'fresh s':>8}"
-    )
-    for row in FAULT_ROWS:
-        fresh = "-" if row.fresh_seconds is None else f"{row.fresh_seconds:.0f}"
-        write(
-            f"{row.fault:<22} {row.injected:>8} {row.expected:>8} {row.lost:>5} "
-            f"{row.duplicated:>10} {fresh:>8}"
-        )
+    if FAULT_ROWS:
+        terminalreporter.write_line("")
+        for line in fault_table(FAULT_ROWS):
+            terminalreporter.write_line(line)

@@ -20,6 +20,7 @@ from typing import Any
 import psutil
 import pytest
 import requests
+from fault_table import RecordFault
 
 from lakehouse.config import Settings
 from lakehouse.raw_zone import s3_client
@@ -445,7 +446,7 @@ def catch_up(
 
 @pytest.mark.faults
 def test_a_two_minute_minio_outage_under_the_stream(
-    stack_env: dict[str, str], record_fault: Any
+    stack_env: dict[str, str], record_fault: RecordFault
 ) -> None:
     """MinIO stops for 2 minutes under the running stream: the driver fails or waits, Airflow
     starts another, at most 3 tries fail, and silver is fresh within 2 minutes of MinIO's return;
@@ -472,7 +473,7 @@ def test_a_two_minute_minio_outage_under_the_stream(
 
 @pytest.mark.faults
 def test_a_scheduler_restart_never_makes_two_drivers(
-    stack_env: dict[str, str], record_fault: Any
+    stack_env: dict[str, str], record_fault: RecordFault
 ) -> None:
     """The scheduler is stopped and started again under a running stream: at no moment do two
     drivers run, and silver is fresh again."""

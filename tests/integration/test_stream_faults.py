@@ -40,6 +40,7 @@ from typing import Any
 
 import pytest
 import stream_runner
+from fault_table import RecordFault
 from lake_checks import assert_lake_matches
 from rawgen import Generator
 
@@ -60,7 +61,6 @@ KILLS = 20 if FULL else 5
 LEASE_TTL = 10
 LANDING_SECONDS = 8.0
 """A minute of raw objects (every endpoint, 5-8 objects) lands this often."""
-RecordFault = Callable[[str, int, int, int, int, float | None], None]  # tests/conftest.py
 COMMIT = re.compile(r"_delta_log/\d{20}\.json$")
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from airflow_probe import PROBES_DIR, run_probe
 
-from lakehouse.spark.packages import LOGSTORE_CLASS, logstore_jar_name
+from lakehouse.spark.packages import LOGSTORE_CLASS
 
 PROBE = PROBES_DIR / "stream_dag.py"
 
@@ -46,4 +46,4 @@ def test_the_job_gets_its_options_and_no_secret_on_the_command_line(
 
 def test_the_driver_commits_through_the_conditional_put_log_store(parsed: dict[str, Any]) -> None:
     assert parsed["conf"]["spark.delta.logStore.s3a.impl"] == LOGSTORE_CLASS
-    assert parsed["jars"] == "{{ var.value.lakehouse_spark_jars_dir }}/" + logstore_jar_name()
+    assert parsed["jars"] == "{{ var.value.lakehouse_spark_logstore_jar }}"

@@ -101,7 +101,7 @@ def airflow_env(
         # Every task process of a source shares its call limiter's file here.
         "AIRFLOW_VAR_LAKEHOUSE_LIMITS_DIR": str(settings.limits),
         "AIRFLOW_VAR_LAKEHOUSE_SPARK_IVY_DIR": str(install.ivy_dir(settings.tools_dir)),
-        "AIRFLOW_VAR_LAKEHOUSE_SPARK_JARS_DIR": str(install.jars_dir(settings.tools_dir)),
+        "AIRFLOW_VAR_LAKEHOUSE_SPARK_LOGSTORE_JAR": str(install.logstore_jar(settings.tools_dir)),
         "AIRFLOW_VAR_LAKEHOUSE_SPARK_UI_PORT": str(ports.spark_ui),
     }
 

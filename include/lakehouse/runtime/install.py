@@ -38,15 +38,24 @@ class InstallError(RuntimeError):
     """A prerequisite is missing or a download failed; the message names the fix."""
 
 
-def require_java() -> str:
-    java = shutil.which("java")
-    if java is None:
-        raise InstallError(
-            "Java is not installed: Spark needs a JDK 17 or 21 "
-            "(Debian/Ubuntu: apt-get install openjdk-17-jdk-headless; "
-            "macOS: brew install openjdk@17)."
-        )
-    return java
+JDK_HINT = "Debian/Ubuntu: apt-get install openjdk-17-jdk-headless; macOS: brew install openjdk@17"
+JAVA_NEEDED = f"Spark needs a JDK 17 or 21 ({JDK_HINT})."
+JAVAC_NEEDED = (
+    f"the lake's Delta log store is compiled at install and needs a JDK 17+, not only a JRE "
+    f"({JDK_HINT})."
+)
+GO_NEEDED = (
+    "MinIO is built from source: install Go >= 1.24 "
+    "(https://go.dev/doc/install, or apt-get install golang-go on a recent Debian)."
+)
+
+
+def require_tool(name: str, needed_for: str) -> str:
+    """The tool's path on PATH, or an error saying what needs it and how to install it."""
+    found = shutil.which(name)
+    if found is None:
+        raise InstallError(f"{name} is not installed: {needed_for}")
+    return found
 
 
 def minio_binary(tools_dir: Path) -> Path:
@@ -58,12 +67,7 @@ def ensure_minio(tools_dir: Path) -> Path:
     binary = minio_binary(tools_dir)
     if binary.exists():
         return binary
-    go = shutil.which("go")
-    if go is None:
-        raise InstallError(
-            "Go is not installed, and MinIO is built from source: install Go >= 1.24 "
-            "(https://go.dev/doc/install, or apt-get install golang-go on a recent Debian)."
-        )
+    go = require_tool("go", GO_NEEDED)
     print(f"building MinIO {MINIO_VERSION} with go install (a few minutes, once)...", flush=True)
     env = {**os.environ, "GOBIN": str(binary.parent), "CGO_ENABLED": "0"}
     result = subprocess.run(
@@ -100,7 +104,7 @@ def ensure_spark_jars(tools_dir: Path) -> Path:
     cache = ivy_dir(tools_dir)
     if spark_jars_ready(tools_dir):
         return cache
-    require_java()
+    require_tool("java", JAVA_NEEDED)
     print("resolving Spark jars from Maven Central (about 700 MB, once)...", flush=True)
     spark_submit = Path(sys.executable).parent / "spark-submit"
     noop = Path(__file__).with_name("noop_spark_app.py")
@@ -139,17 +143,6 @@ def logstore_jar(tools_dir: Path) -> Path:
     return jars_dir(tools_dir) / logstore_jar_name()
 
 
-def require_javac() -> str:
-    javac = shutil.which("javac")
-    if javac is None:
-        raise InstallError(
-            "javac is not installed: the lake's Delta log store is compiled at install and needs "
-            "a JDK 17+, not only a JRE (Debian/Ubuntu: apt-get install openjdk-17-jdk-headless; "
-            "macOS: brew install openjdk@17)."
-        )
-    return javac
-
-
 def ensure_logstore_jar(tools_dir: Path) -> Path:
     """Compile the log store into its jar unless the jar of this source version is there already.
 
@@ -158,7 +151,7 @@ def ensure_logstore_jar(tools_dir: Path) -> Path:
     jar = logstore_jar(tools_dir)
     if jar.exists():
         return jar
-    javac = require_javac()
+    javac = require_tool("javac", JAVAC_NEEDED)
     ensure_spark_jars(tools_dir)
     with tempfile.TemporaryDirectory() as tmp:
         classes = Path(tmp) / "classes"

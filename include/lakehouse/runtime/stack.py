@@ -166,7 +166,7 @@ class LocalStack:
     # ---- lifecycle ----------------------------------------------------------------------------
 
     def up(self, echo: Callable[[str], None] = print) -> None:
-        install.require_java()
+        install.require_tool("java", install.JAVA_NEEDED)
         creds = ensure_credentials(self.paths.credentials)
         self._check_mode()
         specs = self.specs(creds)

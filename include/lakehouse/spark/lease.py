@@ -104,15 +104,13 @@ class HadoopStore:
         """The object, or None when absent. The lease is rewritten every few seconds, and S3A
         pins a read to the ETag it first saw (a 412 when the object changed in between): a read
         has no side effect, so a failed one is simply tried again."""
-        for attempt in range(1, attempts + 1):
+        for attempt in range(1, attempts):
             try:
                 return self._read_once(key)
             except Exception as exc:
-                if attempt == attempts:
-                    raise
                 log.info("reading %s failed, reading again: %s", key, _first_line(exc))
                 time.sleep(0.2 * attempt)
-        raise AssertionError("unreachable")
+        return self._read_once(key)
 
     def _read_once(self, key: str) -> Stored | None:
         path = self._path(key)
