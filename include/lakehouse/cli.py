@@ -84,8 +84,21 @@ def _status(settings: Settings, _: argparse.Namespace) -> int:
     total = sum(row.rss_bytes for row in rows)
     table.add_row("total", "", f"{total / 2**30:.2f} GiB", "")
     Console().print(table)
+    _print_spool(settings)
     _print_budget(settings, stack.mode)
     return 0
+
+
+def _print_spool(settings: Settings) -> None:
+    """What the collections fetched while the lake was unavailable, waiting to land."""
+    from lakehouse.spool import Spool
+
+    held = Spool(settings.spool, settings.spool_max_mb).contents()
+    state = "empty" if not held.objects else f"{held.objects} objects waiting to land"
+    print(
+        f"Spool {settings.spool}: {state} "
+        f"({held.bytes / 2**20:,.1f} of {settings.spool_max_mb:,} MiB)"
+    )
 
 
 def _airflow(settings: Settings, args: argparse.Namespace) -> int:
@@ -171,6 +184,7 @@ def _collect(settings: Settings, args: argparse.Namespace) -> int:
     from lakehouse.raw_zone import RawZoneWriter, s3_client
     from lakehouse.sources.http import ApiError
     from lakehouse.sources.registry import get_source
+    from lakehouse.spool import Spool, SpoolFull
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     now = datetime.now(UTC)
@@ -181,7 +195,11 @@ def _collect(settings: Settings, args: argparse.Namespace) -> int:
         outcome = run_collection(
             source,
             lambda limiter: source.client(conn, limiter),
-            RawZoneWriter(s3_client(settings.lake), settings.lake.bucket),
+            RawZoneWriter(
+                s3_client(settings.lake),
+                settings.lake.bucket,
+                Spool(settings.spool, settings.spool_max_mb),
+            ),
             source.selection(source_settings.default_params()),
             interval=_cli_interval(args.interval_start, now),
             run_id=f"cli__{now.isoformat(timespec='seconds')}",
@@ -190,7 +208,7 @@ def _collect(settings: Settings, args: argparse.Namespace) -> int:
             cache_dir=settings.limits,
             history=args.history,
         )
-    except (ValueError, ApiError, CollectionFailed, BotoCoreError, ClientError) as exc:
+    except (ValueError, ApiError, CollectionFailed, BotoCoreError, ClientError, SpoolFull) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     for result in outcome.results:

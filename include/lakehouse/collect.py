@@ -8,7 +8,8 @@ PUT). A failed request lands nothing and is logged in one line (source, endpoint
 the others still land, then the run raises, so the task fails and Airflow retries it. A retry that
 gets the same bytes writes the same keys, which the conditional PUT turns into no-ops. A 429 that
 is not worth waiting for, or an API that does not answer even after retries, stops the run at
-once: more calls would only fail the same way, and hold the pool slot longer.
+once: more calls would only fail the same way, and hold the pool slot longer. A response the lake
+cannot take now is kept in the writer's spool, and every run first lands what the spool holds.
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ class Landing:
             "%s %s: %s %s (%d bytes)",
             response.source,
             response.endpoint,
-            "wrote" if result.created else "already had",
+            "spooled" if result.spooled else "wrote" if result.created else "already had",
             result.key,
             len(response.body),
         )
@@ -181,6 +182,7 @@ def run_collection(
         interval.end.isoformat(),
         mode,
     )
+    writer.land_spooled()  # what earlier runs fetched while the lake was unavailable, first
     client = connect(shared.for_history() if mode == "history" else shared)
     if source.check is not None:
         source.check(client, selection, cache_dir)

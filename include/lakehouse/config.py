@@ -133,9 +133,19 @@ class Settings:
     """The shared call limiters' state, one file per source (`lakehouse.sources.limiter`):
     LAKEHOUSE_LIMITS_DIR, default `<home>/limits`. Every process calling an API must see it."""
 
+    spool_dir: Path | None = None
+    """Raw objects fetched while the lake was unavailable (`lakehouse.spool`):
+    LAKEHOUSE_SPOOL_DIR, default `<home>/spool`. Every collecting process must see it."""
+    spool_max_mb: int = 512
+    """LAKEHOUSE_SPOOL_MAX_MB: past this, a run that cannot reach the lake fails."""
+
     @property
     def limits(self) -> Path:
         return self.limits_dir or self.home / "limits"
+
+    @property
+    def spool(self) -> Path:
+        return self.spool_dir or self.home / "spool"
 
     @property
     def credentials_file(self) -> Path:
@@ -181,4 +191,6 @@ class Settings:
             },
             simulator=SimulatorSettings.from_env(env),
             limits_dir=Path(limits) if (limits := env.get("LAKEHOUSE_LIMITS_DIR")) else None,
+            spool_dir=Path(spool) if (spool := env.get("LAKEHOUSE_SPOOL_DIR")) else None,
+            spool_max_mb=env_int(env, "LAKEHOUSE_SPOOL_MAX_MB", 512),
         )

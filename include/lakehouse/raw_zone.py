@@ -1,13 +1,15 @@
 """The raw zone: immutable one-line JSON envelopes, one object per API response.
 
 Keys carry the data interval and a hash of the request and payload, so a retry that fetched the same
-bytes lands on the same key, and the write is a conditional PUT that then does nothing.
+bytes lands on the same key, and the write is a conditional PUT that then does nothing. An object
+the lake cannot take now is kept in the spool (`lakehouse.spool`) and lands, unchanged, later.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -15,6 +17,9 @@ from typing import Any, Literal
 from lakehouse.config import LakeSettings
 from lakehouse.raw_zone_claims import BlockClaims
 from lakehouse.s3_objects import S3Objects, put_if_absent
+from lakehouse.spool import Drained, Spool, lake_unavailable
+
+log = logging.getLogger(__name__)
 
 RAW_PREFIX = "raw"
 Mode = Literal["live", "history"]
@@ -129,21 +134,53 @@ def object_key(envelope: Envelope) -> str:
 class PutResult:
     key: str
     created: bool
+    spooled: bool = False
+    """Kept in the spool: the lake was unavailable; a later run lands it under `key`."""
 
 
 class RawZoneWriter:
-    """Writes envelopes with one conditional PUT each: an existing key is left as it is."""
+    """Writes envelopes with one conditional PUT each: an existing key is left as it is.
 
-    def __init__(self, s3: S3Objects, bucket: str) -> None:
+    With a spool, an object the lake cannot take is kept there instead of being lost: when the
+    lake is unavailable the write returns `spooled`; when the PUT failed for another reason (access
+    denied, no such bucket) the object is kept and the error raised, naming the misconfiguration.
+    """
+
+    def __init__(self, s3: S3Objects, bucket: str, spool: Spool | None = None) -> None:
         self._s3 = s3
         self._bucket = bucket
+        self.spool = spool
         self.claims = BlockClaims(s3, bucket)
         """Who fetches which block of history (`lakehouse.raw_zone_claims`)."""
 
     def write(self, envelope: Envelope) -> PutResult:
         key = object_key(envelope)
-        created = put_if_absent(self._s3, self._bucket, key, envelope.to_json_line().encode())
+        body = envelope.to_json_line().encode()
+        try:
+            created = self._put(key, body)
+        except Exception as exc:
+            if self.spool is None:
+                raise
+            self.spool.keep(key, body)
+            if not lake_unavailable(exc):
+                raise
+            log.warning("the lake is unavailable (%s): kept %s in %s", exc, key, self.spool.root)
+            return PutResult(key=key, created=False, spooled=True)
         return PutResult(key=key, created=created)
+
+    def land_spooled(self) -> Drained:
+        """Land what earlier runs kept in the spool (nothing without a spool)."""
+        if self.spool is None:
+            return Drained()
+        drained = self.spool.drain(self._put)
+        if drained.landed:
+            log.info(
+                "landed %d spooled objects: %s", len(drained.landed), ", ".join(drained.landed)
+            )
+        return drained
+
+    def _put(self, key: str, body: bytes) -> bool:
+        return put_if_absent(self._s3, self._bucket, key, body)
 
 
 def s3_client(lake: LakeSettings) -> Any:

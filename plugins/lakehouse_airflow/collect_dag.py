@@ -21,12 +21,14 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 
 from lakehouse.sources.registry import get_source
 from lakehouse_airflow.priority import LiveFirst
+from lakehouse_airflow.retry import CollectRetryPolicy
 
 RETRIES: dict[str, Any] = {
-    "retries": 3,
-    "retry_delay": timedelta(seconds=5),
-    "retry_exponential_backoff": True,
-    "max_retry_delay": timedelta(minutes=2),
+    # 15, 30, 60, 120, 240 s: five retries outlive an API outage of about 8 minutes; a 429 waits
+    # its Retry-After; a hopeless 4xx fails at once (`lakehouse.retries`). A lake outage needs no
+    # retry: what the lake could not take waits in the spool.
+    "retries": 5,
+    "retry_policy": CollectRetryPolicy(),
     "execution_timeout": timedelta(minutes=10),
 }
 

@@ -5,7 +5,8 @@ Connection into the arguments of `run_collection`, and its outcome into Airflow'
 Param, a coin or currency the API does not list, or history the API's plan does not serve, fails
 without retries; nothing to fetch is a skip). Every task of a source shares one call limiter, a
 file in the Variable `lakehouse_limits_dir` (default: `Settings.limits`, the lakehouse home's
-`limits/`), since LocalExecutor runs each task in its own process.
+`limits/`), since LocalExecutor runs each task in its own process; likewise they share one spool
+for what the lake could not take (`lakehouse_spool_dir`, default: the home's `spool/`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from lakehouse.config import Settings
 from lakehouse.raw_zone import DataInterval
 from lakehouse.sources.base import InvalidSelection
 from lakehouse.sources.registry import get_source
+from lakehouse.spool import Spool
 from lakehouse_airflow.hooks import SourceHook, raw_zone_writer
 
 
@@ -44,11 +46,13 @@ def collect_interval(
     hook = SourceHook(source)
     settings = Settings.from_env()
     limits_dir = Path(Variable.get("lakehouse_limits_dir", default=str(settings.limits)))
+    spool_dir = Path(Variable.get("lakehouse_spool_dir", default=str(settings.spool)))
+    spool = Spool(spool_dir, settings.spool_max_mb)
     try:
         outcome = run_collection(
             source,
             hook.get_conn,
-            raw_zone_writer(Variable.get("lakehouse_bucket", default="lake")),
+            raw_zone_writer(Variable.get("lakehouse_bucket", default="lake"), spool),
             selection,
             interval=DataInterval(data_interval_start, data_interval_end),
             run_id=run_id,

@@ -18,6 +18,7 @@ from lakehouse.raw_zone import RawZoneWriter
 from lakehouse.sources.base import Connection, Source
 from lakehouse.sources.limiter import CallLimiter, Unlimited
 from lakehouse.spark.control import S3Store
+from lakehouse.spool import Spool
 
 
 class SourceHook(BaseHook):
@@ -55,9 +56,9 @@ def lake_s3_client(aws_conn_id: str = "lake_s3") -> Any:
     return S3Hook(aws_conn_id=aws_conn_id).get_conn()
 
 
-def raw_zone_writer(bucket: str, aws_conn_id: str = "lake_s3") -> RawZoneWriter:
-    """The raw-zone writer over the lake S3 connection."""
-    return RawZoneWriter(lake_s3_client(aws_conn_id), bucket)
+def raw_zone_writer(bucket: str, spool: Spool, aws_conn_id: str = "lake_s3") -> RawZoneWriter:
+    """The raw-zone writer over the lake S3 connection, keeping in `spool` what it cannot land."""
+    return RawZoneWriter(lake_s3_client(aws_conn_id), bucket, spool)
 
 
 def lake_control_store(bucket: str, aws_conn_id: str = "lake_s3") -> S3Store:

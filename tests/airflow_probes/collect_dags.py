@@ -33,6 +33,7 @@ GOOD: dict[str, list[tuple[str, Any]]] = {
 def probe(repo_root: Path) -> dict[str, Any]:
     sys.path.insert(0, str(repo_root / "plugins"))
     from airflow.dag_processing.dagbag import DagBag
+    from airflow.serialization.serialized_objects import DagSerialization
 
     bag = DagBag(dag_folder=str(repo_root / "dags"))
     dags: dict[str, Any] = {}
@@ -62,6 +63,10 @@ def probe(repo_root: Path) -> dict[str, Any]:
             "refused": refused,
             "accepted": accepted,
             "doc": bool(dag.doc_md),
+            "retries": {t.task_id: [t.retries, type(t.retry_policy).__name__] for t in dag.tasks},
+            "serialized_retry_policy": DagSerialization.from_dict(DagSerialization.to_dict(dag))
+            .get_task("prices" if dag_id == "collect_coingecko" else "devices")
+            .has_retry_policy,
         }
 
     from lakehouse.sources.limiter import Unlimited

@@ -95,3 +95,11 @@ def test_live_runs_weigh_more_than_backfills_after_serialization(parsed: dict[st
     live runs' tasks the pool first (lakehouse_airflow.priority)."""
     assert parsed["priority"]["rule"] == "lakehouse_airflow.priority.LiveFirst"
     assert parsed["priority"]["weights"] == {"scheduled": 100, "manual": 100, "backfill": 1}
+
+
+def test_every_collect_task_retries_through_the_collect_retry_policy(
+    parsed: dict[str, Any],
+) -> None:
+    for dag in parsed["dags"].values():
+        assert {tuple(r) for r in dag["retries"].values()} == {(5, "CollectRetryPolicy")}
+        assert dag["serialized_retry_policy"] is True  # the scheduler knows a policy decides

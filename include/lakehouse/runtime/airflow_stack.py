@@ -100,6 +100,8 @@ def airflow_env(
         "AIRFLOW_VAR_LAKEHOUSE_BUCKET": settings.lake.bucket,
         # Every task process of a source shares its call limiter's file here.
         "AIRFLOW_VAR_LAKEHOUSE_LIMITS_DIR": str(settings.limits),
+        # ...and keeps in this spool what it fetched while the lake was unavailable.
+        "AIRFLOW_VAR_LAKEHOUSE_SPOOL_DIR": str(settings.spool),
         "AIRFLOW_VAR_LAKEHOUSE_SPARK_IVY_DIR": str(install.ivy_dir(settings.tools_dir)),
         "AIRFLOW_VAR_LAKEHOUSE_SPARK_LOGSTORE_JAR": str(install.logstore_jar(settings.tools_dir)),
         "AIRFLOW_VAR_LAKEHOUSE_SPARK_UI_PORT": str(ports.spark_ui),
