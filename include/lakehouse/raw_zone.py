@@ -147,8 +147,8 @@ class RawZoneWriter:
     """
 
     def __init__(self, s3: S3Objects, bucket: str, spool: Spool | None = None) -> None:
-        self._s3 = s3
-        self._bucket = bucket
+        self.s3 = s3
+        self.bucket = bucket
         self.spool = spool
         self.claims = BlockClaims(s3, bucket)
         """Who fetches which block of history (`lakehouse.raw_zone_claims`)."""
@@ -180,7 +180,7 @@ class RawZoneWriter:
         return drained
 
     def _put(self, key: str, body: bytes) -> bool:
-        return put_if_absent(self._s3, self._bucket, key, body)
+        return put_if_absent(self.s3, self.bucket, key, body)
 
 
 def s3_client(lake: LakeSettings) -> Any:

@@ -11,6 +11,7 @@ for what the lake could not take (`lakehouse_spool_dir`, default: the home's `sp
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,11 +21,42 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from lakehouse.collect import HistoryUnavailable, run_collection
 from lakehouse.config import Settings
-from lakehouse.raw_zone import DataInterval
-from lakehouse.sources.base import InvalidSelection
+from lakehouse.healing import heal
+from lakehouse.raw_zone import DataInterval, RawZoneWriter
+from lakehouse.sources.base import InvalidSelection, Source, SourceSettings
+from lakehouse.sources.limiter import CallLimiter
 from lakehouse.sources.registry import get_source
 from lakehouse.spool import Spool
 from lakehouse_airflow.hooks import SourceHook, raw_zone_writer
+
+
+@dataclass(frozen=True)
+class SourceTask:
+    """What every task of a source needs, from its Connections and Variables (at run time)."""
+
+    hook: SourceHook
+    writer: RawZoneWriter
+    limiter: CallLimiter
+    cache_dir: Path
+    settings: SourceSettings
+
+    @classmethod
+    def of(cls, source: Source[Any, Any]) -> SourceTask:
+        hook = SourceHook(source)
+        settings = Settings.from_env()
+        limits_dir = Path(Variable.get("lakehouse_limits_dir", default=str(settings.limits)))
+        spool_dir = Path(Variable.get("lakehouse_spool_dir", default=str(settings.spool)))
+        source_settings = settings.sources[source.name]
+        return cls(
+            hook=hook,
+            writer=raw_zone_writer(
+                Variable.get("lakehouse_bucket", default="lake"),
+                Spool(spool_dir, settings.spool_max_mb),
+            ),
+            limiter=source.call_limiter(limits_dir, hook.connection(), source_settings),
+            cache_dir=limits_dir,
+            settings=source_settings,
+        )
 
 
 def collect_interval(
@@ -43,26 +75,20 @@ def collect_interval(
         selection = source.selection(params)
     except ValueError as exc:  # a bad Param: retrying cannot help
         raise AirflowFailException(f"bad params: {exc}") from exc
-    hook = SourceHook(source)
-    settings = Settings.from_env()
-    limits_dir = Path(Variable.get("lakehouse_limits_dir", default=str(settings.limits)))
-    spool_dir = Path(Variable.get("lakehouse_spool_dir", default=str(settings.spool)))
-    spool = Spool(spool_dir, settings.spool_max_mb)
+    task = SourceTask.of(source)
     try:
         outcome = run_collection(
             source,
-            hook.get_conn,
-            raw_zone_writer(Variable.get("lakehouse_bucket", default="lake"), spool),
+            task.hook.get_conn,
+            task.writer,
             selection,
             interval=DataInterval(data_interval_start, data_interval_end),
             run_id=run_id,
             now=datetime.now(UTC),
-            limiter=source.call_limiter(
-                limits_dir, hook.connection(), settings.sources[source.name]
-            ),
+            limiter=task.limiter,
             history=bool(params.get("history", False)),
             parts=(part,),
-            cache_dir=limits_dir,
+            cache_dir=task.cache_dir,
         )
     except InvalidSelection as exc:  # the Params name what the API does not know
         raise AirflowFailException(f"bad params: {exc}") from exc
@@ -71,3 +97,16 @@ def collect_interval(
     if not outcome.results and outcome.skipped:
         raise AirflowSkipException("; ".join(outcome.skipped))
     return outcome.keys
+
+
+def heal_source(source_name: str, hours: float) -> str:
+    """Fill the source's missed minutes of the last `hours` from history; the report's summary."""
+    source = get_source(source_name)
+    task = SourceTask.of(source)
+    selection = source.selection(task.settings.default_params())
+    report = heal(
+        source, task.hook.get_conn, task.writer, selection,
+        task.settings, now=datetime.now(UTC), hours=hours, limiter=task.limiter,
+        cache_dir=task.cache_dir,
+    )  # fmt: skip
+    return report.summary()

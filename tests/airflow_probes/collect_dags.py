@@ -69,6 +69,13 @@ def probe(repo_root: Path) -> dict[str, Any]:
             .has_retry_policy,
         }
 
+    heal = bag.dags["heal_collections"]
+    out["heal"] = {
+        "tasks": {t.task_id: [t.pool, type(t.retry_policy).__name__] for t in heal.tasks},
+        "params": heal.params.dump(),
+        "schedule": [type(heal.timetable).__name__, str(getattr(heal.timetable, "delta", None))],
+    }
+
     from lakehouse.sources.limiter import Unlimited
     from lakehouse.sources.registry import get_source
     from lakehouse_airflow.hooks import SourceHook

@@ -23,9 +23,11 @@ import requests
 from fault_table import RecordFault
 
 from lakehouse.config import Settings
+from lakehouse.healing import minute_of
 from lakehouse.raw_zone import s3_client
 from lakehouse.runtime.stack import LocalStack
 from lakehouse.simulator import market
+from lakehouse.spool import Spool
 
 pytestmark = pytest.mark.e2e
 
@@ -451,24 +453,57 @@ def test_a_two_minute_minio_outage_under_the_stream(
     """MinIO stops for 2 minutes under the running stream: the driver fails or waits, Airflow
     starts another, at most 3 tries fail, and silver is fresh within 2 minutes of MinIO's return;
     what landed before the outage is in bronze exactly once."""
-    stack = LocalStack(Settings.from_env(stack_env))
+    settings = Settings.from_env(stack_env)
+    stack = LocalStack(settings)
     assert seconds_to_fresh(stack_env, datetime.now(UTC) - timedelta(minutes=2)) is not None
     failed_before = failed_stream_tries(stack_env)
     assert stack.processes.stop("minio")
+    down = datetime.now(UTC)
     time.sleep(120)
     up = subprocess.run([LAKEHOUSE, "up"], env=stack_env, capture_output=True, text=True)
     assert up.returncode == 0, up.stderr
     back = datetime.now(UTC)
+    # The prices of the first run due after the return in silver (its minute's wait included).
+    fresh = seconds_to_fresh(stack_env, back - timedelta(minutes=1))
     raw = raw_objects(stack_env)
-    caught_up, lost, duplicated = catch_up(stack_env, raw)
-    assert (lost, duplicated) == (0, 0)
-    assert caught_up is not None and caught_up <= 120, caught_up  # what landed before is in
-    # A minute collected after the return in silver: up to a minute of waiting for it included.
-    fresh = seconds_to_fresh(stack_env, back)
+    _, lost, duplicated = catch_up(stack_env, raw)
     record_fault("MinIO down 120 s", 1, len(raw), lost, duplicated, fresh)
-    assert fresh is not None
+    assert (lost, duplicated) == (0, 0)
+    assert fresh is not None and fresh <= 120, fresh
     assert failed_stream_tries(stack_env) - failed_before <= 3
     assert len(stream_drivers()) == 1
+    # No minute lost: each minute collected during the outage was spooled and landed, live.
+    during = minutes_collected_between(down, back)
+    live = live_price_minutes(raw)
+    assert during and set(during) <= live, sorted(set(during) - live)
+    assert Spool(settings.spool, settings.spool_max_mb).pending() == []
+    assert query(stack_env, DUPLICATE_PRICES) == []
+
+
+DUPLICATE_PRICES = (
+    "select coin_id, vs_currency, price_ts, count(*) n from silver.coin_prices "
+    "group by all having count(*) > 1"
+)
+
+
+def minutes_collected_between(start: datetime, end: datetime) -> list[datetime]:
+    """The intervals [M, M+1m) whose live runs were due (at M+1m) strictly within (start, end)."""
+    minute = start.replace(second=0, microsecond=0)
+    due = []
+    while minute + timedelta(minutes=1) < end:
+        if minute + timedelta(minutes=1) > start:
+            due.append(minute)
+        minute += timedelta(minutes=1)
+    return due
+
+
+def live_price_minutes(raw: set[str]) -> set[datetime]:
+    """The interval starts of the live /simple/price objects among `raw`."""
+    return {
+        minute
+        for key in raw
+        if "/coingecko/simple_price/" in key and (minute := minute_of(key)) is not None
+    }
 
 
 @pytest.mark.faults

@@ -38,6 +38,18 @@ class MemoryS3:
         self.objects.pop(kwargs["Key"], None)
         return {}
 
+    def list_objects_v2(self, **kwargs: Any) -> dict[str, Any]:
+        """One page of at most 2 keys, to exercise the callers' paging."""
+        keys = sorted(k for k in self.objects if k.startswith(kwargs.get("Prefix", "")))
+        after = kwargs.get("ContinuationToken", "")
+        rest = [k for k in keys if k > after]
+        page = rest[:2]
+        return {
+            "Contents": [{"Key": k} for k in page],
+            "IsTruncated": len(rest) > 2,
+            **({"NextContinuationToken": page[-1]} if len(rest) > 2 else {}),
+        }
+
     def envelopes(self, prefix: str = "raw/") -> list[dict[str, Any]]:
         return [
             json.loads(body) for key, body in sorted(self.objects.items()) if key.startswith(prefix)

@@ -103,3 +103,12 @@ def test_every_collect_task_retries_through_the_collect_retry_policy(
     for dag in parsed["dags"].values():
         assert {tuple(r) for r in dag["retries"].values()} == {(5, "CollectRetryPolicy")}
         assert dag["serialized_retry_policy"] is True  # the scheduler knows a policy decides
+
+
+def test_the_healing_dag_has_a_task_per_source_with_history(parsed: dict[str, Any]) -> None:
+    assert parsed["heal"]["tasks"] == {
+        "coingecko": ["coingecko_api", "CollectRetryPolicy"],
+        "smartcitizen": ["smartcitizen_api", "CollectRetryPolicy"],
+    }
+    assert parsed["heal"]["params"] == {"hours": 6.0}
+    assert parsed["heal"]["schedule"] == ["DeltaTriggerTimetable", "0:05:00"]

@@ -117,6 +117,10 @@ class Source(Generic[Selection, Client]):
     """The call budget, 1 of 2: each part's live calls per run and cadence at these settings."""
     monthly_credits: Callable[[SourceSettings], int | None] = lambda _settings: None
     """The call budget, 2 of 2: the plan's calls a month; None when the API has no monthly cap."""
+    live_endpoints: Mapping[str, str] = field(default_factory=dict)
+    """Each part's raw-zone endpoint of its live objects (`lakehouse.healing` counts them)."""
+    heals: tuple[str, ...] = ()
+    """The parts whose missed minutes history can fill; the API keeps no history of the others."""
 
     @property
     def dag_id(self) -> str:

@@ -99,4 +99,6 @@ SOURCE: Source[CoinGeckoSelection, CoinGeckoApi] = Source(
     tags=("coingecko",),
     live_calls=lambda settings: live_calls(_settings(settings)),
     monthly_credits=lambda settings: _settings(settings).monthly_credits,
+    live_endpoints={"prices": "simple_price", "markets": "coins_markets"},
+    heals=("prices",),  # /coins/markets has no history: a missed page is counted, not healed
 )

@@ -70,4 +70,6 @@ SOURCE: Source[SmartCitizenSelection, SmartCitizenApi] = Source(
     tags=("smartcitizen",),
     live_calls=_live_calls,
     monthly_credits=lambda _settings: MONTHLY_CREDITS,
+    live_endpoints={"devices": "device", "world_map": "world_map"},
+    heals=("devices",),  # through each sensor's readings; the world map has no history
 )
