@@ -3,7 +3,7 @@
 
 Every 5 minutes, per source, fill from the API's history the minutes that no live run collected
 (the scheduler was down, a run failed for good), over the last `hours` (Param; default
-`LAKEHOUSE_HEAL_HOURS`, 6) up to 10 minutes ago. A minute counts as complete when the raw zone
+`LAKEHOUSE_HEAL_HOURS`, 6) up to 3 minutes ago. A minute counts as complete when the raw zone
 holds its live object, or when healing already asked history for it: each healed minute leaves a
 record under `s3://lake/_healed/<source>/<part>/`, naming the history objects that cover it or
 why the API could not serve it. So healing asks once per minute, at the API's grain (one call per

@@ -98,12 +98,11 @@ def _print_completeness(settings: Settings, hours: int = 3) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from lakehouse.healing import part_minutes
+    from lakehouse.healing import HEAL_LAG, part_minutes
     from lakehouse.raw_zone import s3_client
-    from lakehouse.sources.planning import HISTORY_LAG
     from lakehouse.sources.registry import sources
 
-    end = (datetime.now(UTC) - HISTORY_LAG).replace(second=0, microsecond=0)
+    end = (datetime.now(UTC) - HEAL_LAG).replace(second=0, microsecond=0)
     table = Table("hour (UTC)", "source", "part", "due", "live", "healed", "missing",
                   title=f"Completeness of the raw zone, minutes up to {end:%H:%M} UTC")  # fmt: skip
     try:

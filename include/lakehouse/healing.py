@@ -8,9 +8,10 @@ for, under `_healed/<source>/<part>/date=YYYY-MM-DD/<minute>.json` (outside `raw
 stream reads): the history objects that cover it, or why the API could not serve it (older than
 the plan's window). So healing never asks twice for a minute, and terminates.
 
-Healing looks at the last `hours` (LAKEHOUSE_HEAL_HOURS) up to `HISTORY_LAG` ago: younger minutes
-may still be landed by their live run or its retries. It collects each run of consecutive missed
-minutes with one history collection (`run_collection(history=True)`), so the API is asked for each
+Healing looks at the last `hours` (LAKEHOUSE_HEAL_HOURS) up to `HEAL_LAG` ago: a younger
+minute's live run may still be on its way. A live run that lands after all (a late retry) does no
+harm: silver never lets a coarser history point replace a live one. Each run of consecutive missed
+minutes is one history collection (`run_collection(history=True)`), so the API is asked for each
 block at its grain once: the claims of closed blocks (`lakehouse.raw_zone_claims`) keep
 overlapping heals and backfills from fetching a block twice. Parts the API keeps no history of
 (`/coins/markets`, the world map) are counted, not healed.
@@ -32,11 +33,12 @@ from lakehouse.s3_objects import put_if_absent
 from lakehouse.sources.base import Source, SourceSettings
 from lakehouse.sources.budget import is_due
 from lakehouse.sources.limiter import CallLimiter
-from lakehouse.sources.planning import HISTORY_LAG
 
 log = logging.getLogger(__name__)
 
 HEALED_PREFIX = "_healed"
+HEAL_LAG = timedelta(minutes=3)
+"""A minute's live run is due a minute after it starts and usually lands seconds later."""
 MINUTE = timedelta(minutes=1)
 Selection = TypeVar("Selection")
 Client = TypeVar("Client")
@@ -177,7 +179,7 @@ def heal(
     cache_dir: Path | None = None,
 ) -> HealReport:
     """Fetch from history every missed minute of the last `hours` (see the module docstring)."""
-    end = (now - HISTORY_LAG).replace(second=0, microsecond=0)
+    end = (now - HEAL_LAG).replace(second=0, microsecond=0)
     window = (end - timedelta(hours=hours), end)
     report = HealReport()
     run_id = f"heal__{iso_utc(now)}"

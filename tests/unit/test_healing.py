@@ -54,7 +54,7 @@ def test_missed_minutes_are_healed_from_history_once_and_are_then_complete(
 ) -> None:
     s3 = MemoryS3()
     minute_now = sim_now.replace(second=0)
-    land_live_minutes(s3, minute_now - timedelta(hours=2), minute_now)
+    land_live_minutes(s3, minute_now - timedelta(hours=2), minute_now + timedelta(minutes=10))
     simulator.seen.clear()
 
     report = run_heal(simulator, s3, sim_now, tmp_path)
@@ -91,10 +91,10 @@ def test_history_the_plan_cannot_serve_is_recorded_and_not_asked_again(
             SETTINGS, now=now, hours=26, cache_dir=tmp_path,
         )  # fmt: skip
 
-    report = run(sim_now)  # from 2024-03-24 06:35; the plan serves from 2024-03-24 08:45:37
-    # Whole hours from the window's start to the plan's edge are beyond it: 25 + 60 + 60 minutes.
-    assert report.unavailable == {"prices": 145}
-    assert report.healed == {"prices": 26 * 60 - 145}
+    report = run(sim_now)  # from 2024-03-24 06:42; the plan serves from 2024-03-24 08:45:37
+    # Whole hours from the window's start to the plan's edge are beyond it: 18 + 60 + 60 minutes.
+    assert report.unavailable == {"prices": 138}
+    assert report.healed == {"prices": 26 * 60 - 138}
     records = {
         k.rsplit("/", 1)[-1][:11]: s3.objects[k] for k in s3.objects if k.startswith(HEALED_PREFIX)
     }

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from lakehouse.runtime.stack import Mode
 
 STREAM_DAG = "lakehouse_stream"
+HEAL_DAG = "heal_collections"
 AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 # The key of each component in the api-server's /api/v2/monitor/health answer.
 HEALTH_KEYS = {"scheduler": "scheduler", "dag-processor": "dag_processor", "triggerer": "triggerer"}
@@ -53,8 +54,8 @@ def source_connections(settings: Settings, mode: Mode) -> dict[str, dict[str, ob
 
 
 def dag_ids() -> tuple[str, ...]:
-    """The project's DAGs: one collect DAG per registered source, and the stream's."""
-    return (*(source.dag_id for source in sources().values()), STREAM_DAG)
+    """The project's DAGs: one collect DAG per registered source, the healing DAG, the stream's."""
+    return (*(source.dag_id for source in sources().values()), HEAL_DAG, STREAM_DAG)
 
 
 def airflow_env(
