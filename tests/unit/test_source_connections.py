@@ -54,4 +54,9 @@ def test_live_connections_carry_the_configured_api(tmp_path: Path) -> None:
 
 
 def test_every_source_has_a_dag_to_unpause() -> None:
-    assert dag_ids() == ("collect_coingecko", "collect_smartcitizen", "lakehouse_stream")
+    assert dag_ids() == (
+        "collect_coingecko",
+        "collect_smartcitizen",
+        "heal_collections",
+        "lakehouse_stream",
+    )
