@@ -9,7 +9,7 @@ the others still land, then the run raises, so the task fails and Airflow retrie
 gets the same bytes writes the same keys, which the conditional PUT turns into no-ops. A 429 that
 is not worth waiting for, or an API that does not answer even after retries, stops the run at
 once: more calls would only fail the same way, and hold the pool slot longer. A response the lake
-cannot take now is kept in the writer's spool, and every run first lands what the spool holds.
+cannot take now is kept in the writer's spool, and every run then lands what the spool holds.
 """
 
 from __future__ import annotations
@@ -182,11 +182,15 @@ def run_collection(
         interval.end.isoformat(),
         mode,
     )
-    writer.land_spooled()  # what earlier runs fetched while the lake was unavailable, first
     client = connect(shared.for_history() if mode == "history" else shared)
-    if source.check is not None:
-        source.check(client, selection, cache_dir)
-    return source.collect(
-        client, writer, selection, interval=interval, run_id=run_id, mode=mode, parts=parts,
-        now=now,
-    )  # fmt: skip
+    try:
+        if source.check is not None:
+            source.check(client, selection, cache_dir)
+        return source.collect(
+            client, writer, selection, interval=interval, run_id=run_id, mode=mode, parts=parts,
+            now=now,
+        )  # fmt: skip
+    finally:
+        # What earlier runs fetched while the lake was unavailable, after this run's own minute
+        # is safe: a lake that refuses it for good fails the task, but loses nothing.
+        writer.land_spooled()

@@ -4,7 +4,7 @@ A minute of a live API cannot be fetched again later: the API moves on. So when 
 PUT fails (MinIO stopped, a 5xx, a refused connection), the object's exact bytes are kept under
 its raw key in a directory on local disk (`LAKEHOUSE_SPOOL_DIR`, default `<home>/spool`), written
 whole (temporary file, fsync, rename) so that a crash never leaves half an object. Every later
-collection run, of any task, first lands what the spool holds, with the same conditional PUT as
+collection run, of any task, then lands what the spool holds, with the same conditional PUT as
 any raw object: the key and bytes are unchanged, so a spooled object lands once, exactly as it
 would have landed, and a second process draining the same file at the same time is harmless.
 
