@@ -31,6 +31,7 @@ from lakehouse.spark.lease import (
     stop_marker_present,
 )
 from lakehouse.spark.options import parse_options
+from lakehouse.spark.scratch import driver_scratch
 from lakehouse.spark.session import build_spark_session
 
 APP_NAME = JOB_NAME
@@ -44,7 +45,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     options = parse_options(sys.argv[1:] if argv is None else argv, APP_NAME, __doc__)
     spark = build_spark_session(
-        APP_NAME, s3_endpoint=options.s3_endpoint, s3_region=options.s3_region
+        APP_NAME,
+        s3_endpoint=options.s3_endpoint,
+        s3_region=options.s3_region,
+        extra_conf={"spark.local.dir": str(driver_scratch())},
     )
     try:
         store = HadoopStore(spark, options.lake_uri)
