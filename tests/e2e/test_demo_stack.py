@@ -511,7 +511,7 @@ def live_price_minutes(raw: set[str]) -> set[datetime]:
 def test_a_scheduler_restart_never_makes_two_drivers_and_healing_fills_the_gap(
     stack_env: dict[str, str], record_fault: RecordFault
 ) -> None:
-    """The scheduler is stopped (3 minutes; 10 in the full suite) and started again under a running
+    """The scheduler is stopped (2 minutes; 10 in the full suite) and started again under a running
     stream: at no moment do two drivers run, silver is fresh again, and the healing DAG fills the
     minutes no live run collected from history within 5 minutes of the restart (plus its lag)."""
     settings = Settings.from_env(stack_env)
@@ -544,7 +544,7 @@ def test_a_scheduler_restart_never_makes_two_drivers_and_healing_fills_the_gap(
     assert "Completeness of the raw zone" in status.stdout, status.stdout + status.stderr
 
 
-SCHEDULER_DOWN_SECONDS = 600 if os.environ.get("LAKEHOUSE_FAULTS") == "full" else 180
+SCHEDULER_DOWN_SECONDS = 600 if os.environ.get("LAKEHOUSE_FAULTS") == "full" else 120
 
 
 def seconds_to_healed(
