@@ -55,6 +55,13 @@ def list_keys(s3: Any, bucket: str, prefix: str) -> Iterator[str]:
         token = {"ContinuationToken": page["NextContinuationToken"]}
 
 
+def first_minute(s3: Any, bucket: str, prefix: str) -> datetime | None:
+    """The interval start of the first object under `prefix` (keys sort by date, then time)."""
+    page = s3.list_objects_v2(Bucket=bucket, Prefix=f"{prefix}/", MaxKeys=1)
+    found = page.get("Contents", [])
+    return minute_of(found[0]["Key"]) if found else None
+
+
 def minute_of(key: str) -> datetime | None:
     """The interval start a raw or healed key begins its file name with."""
     stamp = key.rsplit("/", 1)[-1][:16]
@@ -120,18 +127,24 @@ def part_minutes(
     settings: SourceSettings,
     window: tuple[datetime, datetime],
 ) -> list[PartMinutes]:
-    """Per part of `source` with a live cadence, the minutes of `window` due, landed and healed."""
+    """Per part of `source` with a live cadence, the minutes of `window` due, landed and healed.
+
+    Minutes before the part's first live object ever are not due: the lake did not collect then,
+    and healing is not a backfill of the time before it existed.
+    """
     start, end = window
     days = days_of(start, end)
     found = []
     for calls in source.live_calls(settings):
         if calls.per_run == 0:
             continue  # a part turned off (e.g. no world map)
-        endpoint = source.live_endpoints.get(calls.part, calls.part)
+        prefix = f"{RAW_PREFIX}/{source.name}/{source.live_endpoints.get(calls.part, calls.part)}"
+        first = first_minute(s3, bucket, prefix)
         expected = tuple(
-            m for m in _minutes(start, end) if is_due(m, calls.every_minutes)
+            m for m in _minutes(start, end)
+            if first is not None and m >= first and is_due(m, calls.every_minutes)
         )  # fmt: skip
-        live = _minutes_under(s3, bucket, f"{RAW_PREFIX}/{source.name}/{endpoint}", days)
+        live = _minutes_under(s3, bucket, prefix, days)
         healed = _minutes_under(s3, bucket, f"{HEALED_PREFIX}/{source.name}/{calls.part}", days)
         found.append(
             PartMinutes(

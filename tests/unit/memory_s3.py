@@ -43,11 +43,12 @@ class MemoryS3:
         keys = sorted(k for k in self.objects if k.startswith(kwargs.get("Prefix", "")))
         after = kwargs.get("ContinuationToken", "")
         rest = [k for k in keys if k > after]
-        page = rest[:2]
+        size = min(2, kwargs.get("MaxKeys", 2))
+        page = rest[:size]
         return {
             "Contents": [{"Key": k} for k in page],
-            "IsTruncated": len(rest) > 2,
-            **({"NextContinuationToken": page[-1]} if len(rest) > 2 else {}),
+            "IsTruncated": len(rest) > size,
+            **({"NextContinuationToken": page[-1]} if len(rest) > size else {}),
         }
 
     def envelopes(self, prefix: str = "raw/") -> list[dict[str, Any]]:

@@ -83,6 +83,9 @@ def test_history_the_plan_cannot_serve_is_recorded_and_not_asked_again(
     """A plan serving one day of history: the missed minutes of the day before are recorded as
     beyond it, those of today are healed, and a second heal asks for neither."""
     s3 = MemoryS3()
+    land_live_minutes(
+        s3, datetime(2024, 3, 24, 0, 0, tzinfo=UTC), datetime(2024, 3, 24, 0, 1, tzinfo=UTC)
+    )
     client = CoinGeckoHttpClient(simulator.coingecko_url, api_key="CG-x", history_days=1)
 
     def run(now: datetime) -> Any:
@@ -102,6 +105,19 @@ def test_history_the_plan_cannot_serve_is_recorded_and_not_asked_again(
     assert b"keys" in records["20240324T09"]
     simulator.seen.clear()
     assert run(sim_now).missing["prices"] == 0
+    assert api_calls(simulator) == []
+
+
+def test_minutes_before_the_first_live_object_are_not_due(
+    simulator: Any, sim_now: datetime, tmp_path: Path
+) -> None:
+    """Healing fills gaps in what the lake collected; it does not backfill the time before."""
+    s3 = MemoryS3()
+    minute_now = sim_now.replace(second=0)
+    land_live_minutes(s3, minute_now - timedelta(minutes=20), minute_now)
+    simulator.seen.clear()
+    report = run_heal(simulator, s3, sim_now, tmp_path)
+    assert report.missing == {"prices": 0, "markets": 0}
     assert api_calls(simulator) == []
 
 
