@@ -110,7 +110,7 @@ def _print_completeness(settings: Settings, hours: int = 3) -> None:
         for source in sources().values():
             found = part_minutes(
                 s3, settings.lake.bucket, source, settings.sources[source.name],
-                (end - timedelta(hours=hours), end),
+                (end.replace(minute=0) - timedelta(hours=hours - 1), end),
             )  # fmt: skip
             for part in found:
                 for row in part.by_hour():
