@@ -23,6 +23,8 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from lakehouse.s3_objects import error_code
+
 log = logging.getLogger(__name__)
 
 SPOOLED_SUFFIX = ".json"
@@ -53,8 +55,7 @@ def lake_unavailable(exc: BaseException) -> bool:
     """
     if isinstance(exc, ClientError):
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-        code = str(exc.response.get("Error", {}).get("Code", ""))
-        return status >= 500 or status == 429 or code in ("SlowDown", "RequestTimeout")
+        return status >= 500 or status == 429 or error_code(exc) in ("SlowDown", "RequestTimeout")
     return isinstance(exc, BotoCoreError | ConnectionError | TimeoutError)
 
 

@@ -33,6 +33,8 @@ from lakehouse.spool import Spool
 pytestmark = pytest.mark.e2e
 
 LAKEHOUSE = str(Path(sys.executable).parent / "lakehouse")
+FULL_FAULTS = os.environ.get("LAKEHOUSE_FAULTS") == "full"
+"""`make test-faults`: the full fault suite, with the issue's targets as gates."""
 PORTS = {
     "AIRFLOW": 18080,
     "MINIO": 19000,
@@ -470,10 +472,13 @@ def test_a_two_minute_minio_outage_under_the_stream(
     _, lost, duplicated = catch_up(stack_env, raw)
     record_fault("MinIO down 120 s", 1, len(raw), lost, duplicated, fresh)
     assert (lost, duplicated) == (0, 0)
-    # Fresh again, within the 300 s wait. The issue's target is 120 s from MinIO's return; the
-    # table reports the figure (148 s measured on 2026-12-05: the driver that lost its lease in the
-    # outage is replaced, not resumed), so it is not asserted here until that is met.
+    # Fresh again within the 300 s wait. The issue's target, 120 s from MinIO's return, is the
+    # full suite's gate (`make test-faults`), which fails until it is met (141-148 s measured on
+    # 2026-12-05: the driver whose lease lapsed is replaced, not resumed); the short run in
+    # `make test` reports the figure in the table.
     assert fresh is not None
+    if FULL_FAULTS:
+        assert fresh <= 120, f"silver fresh {fresh:.0f} s after MinIO's return, target 120 s"
     assert failed_stream_tries(stack_env) - failed_before <= 3
     assert len(stream_drivers()) == 1
     # No minute lost: each minute collected during the outage was spooled and landed, live.
@@ -547,7 +552,7 @@ def test_a_scheduler_restart_never_makes_two_drivers_and_healing_fills_the_gap(
     assert "Completeness of the raw zone" in status.stdout, status.stdout + status.stderr
 
 
-SCHEDULER_DOWN_SECONDS = 600 if os.environ.get("LAKEHOUSE_FAULTS") == "full" else 120
+SCHEDULER_DOWN_SECONDS = 600 if FULL_FAULTS else 120
 
 
 def seconds_to_healed(
