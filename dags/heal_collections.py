@@ -1,7 +1,7 @@
 """
 ### heal_collections
 
-Every 5 minutes, per source, fill from the API's history the minutes that no live run collected
+Every minute, per source, fill from the API's history the minutes that no live run collected
 (the scheduler was down, a run failed for good), over the last `hours` (Param; default
 `LAKEHOUSE_HEAL_HOURS`, 6) up to 3 minutes ago. A minute counts as complete when the raw zone
 holds its live object, or when healing already asked history for it: each healed minute leaves a
@@ -31,7 +31,7 @@ HEAL_HOURS = env_float(os.environ, "LAKEHOUSE_HEAL_HOURS", 6.0)
 
 
 @dag(
-    schedule=timedelta(minutes=5),
+    schedule=timedelta(minutes=1),
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,

@@ -18,7 +18,9 @@ a commit was refused because the lease may have passed to another driver: see
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import threading
 from collections.abc import Sequence
 
 from lakehouse.spark.control import JOB_NAME, ExitCode, stop_key
@@ -37,6 +39,27 @@ from lakehouse.spark.session import build_spark_session
 APP_NAME = JOB_NAME
 
 log = logging.getLogger(APP_NAME)
+
+
+LOST_EXIT_GRACE_SECONDS = 15.0
+"""How long a driver that lost its lease may take to stop its queries before it exits anyway."""
+
+
+def stop_or_exit(driver: Driver, grace: float) -> None:
+    """On a lost lease: stop the queries, and exit LEASE_LOST after `grace` seconds if a query is
+    still stuck (an s3a call retrying through an outage holds its thread for minutes). Exiting
+    there is as safe as a kill: the fence refuses this driver's commits already."""
+    driver.runtime.gate.stopping.set()
+
+    def exit_now() -> None:
+        log.error("the driver did not stop within %.0f s of losing its lease: exiting", grace)
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        os._exit(ExitCode.LEASE_LOST)
+
+    timer = threading.Timer(grace, exit_now)
+    timer.daemon = True
+    timer.start()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -78,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             fence=lease.check_fence,
             writer=lease.owner,
         )
-        lease.set_on_lost(lambda _reason: driver.runtime.gate.stopping.set())
+        lease.set_on_lost(lambda _reason: stop_or_exit(driver, LOST_EXIT_GRACE_SECONDS))
         lease.start_renewing()
         try:
             outcome = driver.run()

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -23,7 +24,7 @@ import requests
 from fault_table import RecordFault
 
 from lakehouse.config import Settings
-from lakehouse.healing import HEAL_LAG, minute_of, part_minutes
+from lakehouse.healing import minute_of, part_minutes
 from lakehouse.raw_zone import s3_client
 from lakehouse.runtime.stack import LocalStack
 from lakehouse.simulator import market
@@ -521,35 +522,61 @@ def test_a_scheduler_restart_never_makes_two_drivers_and_healing_fills_the_gap(
 ) -> None:
     """The scheduler is stopped (2 minutes; 10 in the full suite) and started again under a running
     stream: at no moment do two drivers run, silver is fresh again, and the healing DAG fills the
-    minutes no live run collected from history within 5 minutes of the restart (plus its lag)."""
+    minutes no live run collected from history within 5 minutes of the restart."""
     settings = Settings.from_env(stack_env)
     stack = LocalStack(settings)
     assert seconds_to_fresh(stack_env, datetime.now(UTC) - timedelta(minutes=2)) is not None
-    assert stack.processes.stop("airflow-scheduler")
-    stopped = datetime.now(UTC)
-    time.sleep(SCHEDULER_DOWN_SECONDS)
-    up = subprocess.run([LAKEHOUSE, "up"], env=stack_env, capture_output=True, text=True)
-    assert up.returncode == 0, up.stderr
-    back = datetime.now(UTC)
-    most = 0
-    deadline = time.monotonic() + 150
-    while time.monotonic() < deadline:
-        most = max(most, len(stream_drivers()))
-        time.sleep(1)
-    fresh = seconds_to_fresh(stack_env, back)
-    assert fresh is not None
-    gap = (stopped.replace(second=0, microsecond=0), back.replace(second=0, microsecond=0))
-    healed_after = seconds_to_healed(settings, gap, back, timeout=HEAL_LAG.total_seconds() + 420)
+    with DriverCount() as drivers:
+        assert stack.processes.stop("airflow-scheduler")
+        stopped = datetime.now(UTC)
+        time.sleep(SCHEDULER_DOWN_SECONDS)
+        up = subprocess.run([LAKEHOUSE, "up"], env=stack_env, capture_output=True, text=True)
+        assert up.returncode == 0, up.stderr
+        back = datetime.now(UTC)
+        fresh = seconds_to_fresh(stack_env, back)
+        gap = (stopped.replace(second=0, microsecond=0), back.replace(second=0, microsecond=0))
+        healed_after = seconds_to_healed(settings, gap, back, timeout=HEAL_WITHIN + 120)
+        # Still watching: a second driver would start within the stream task's retry delay.
+        time.sleep(max(0.0, 60 - (datetime.now(UTC) - back).total_seconds()))
     status = subprocess.run([LAKEHOUSE, "status"], env=stack_env, capture_output=True, text=True)
     raw = raw_objects(stack_env)
     _, lost, duplicated = catch_up(stack_env, raw)
     record_fault("scheduler restart", 1, len(raw), lost, duplicated, fresh)
     record_fault(f"scheduler down {SCHEDULER_DOWN_SECONDS // 60} min", 1, len(raw), lost,
                  duplicated, healed_after)  # fmt: skip
-    assert most == 1, f"{most} drivers ran at once"
+    assert drivers.most == 1, f"{drivers.most} drivers ran at once"
+    assert fresh is not None
     assert (lost, duplicated) == (0, 0)
     assert healed_after is not None, "the gap was not healed"
+    # The issue's target. The short run (2 minutes down) gates it too: healing runs every
+    # minute and only waits out HEAL_LAG, so the margin is about 2 minutes.
+    assert healed_after <= HEAL_WITHIN, f"healed {healed_after:.0f} s after the restart"
     assert "Completeness of the raw zone" in status.stdout, status.stdout + status.stderr
+
+
+HEAL_WITHIN = 300.0
+"""Seconds after the scheduler's return by which its missed minutes must be healed."""
+
+
+class DriverCount:
+    """The most stream drivers seen at once while the block runs (sampled every second)."""
+
+    def __init__(self) -> None:
+        self.most = 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> DriverCount:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._done.wait(1.0):
+            self.most = max(self.most, len(stream_drivers()))
 
 
 SCHEDULER_DOWN_SECONDS = 600 if FULL_FAULTS else 120

@@ -14,6 +14,12 @@ Semantics
   someone else's lease is found, or renewing has failed for more than half the TTL (the store is
   unreachable), the lease counts as lost: the driver stops its queries and exits 4, before the
   lease could expire and another driver start writing.
+- Lapse: during an outage a single s3a call can block for minutes in its retries, so neither the
+  renewal thread nor the driver loop would notice. A second daemon thread looks only at this
+  process's monotonic clock: once the sure hold (below) has run out without a renewal, the lease
+  counts as lost too. The driver then has a short grace to stop, and otherwise exits 4 at once
+  (`jobs/lakehouse_stream.py`), so that Airflow's next try is already waiting when the lake
+  returns instead of queueing behind a driver stuck in retries.
 - Fence: every table commit first calls `check_fence`. It refuses (LeaseLost) unless this driver's
   last successful write of the lease began less than the TTL minus a margin ago, on this
   process's monotonic clock (so a driver paused by SIGSTOP, a long GC or a frozen VM refuses as
@@ -330,6 +336,10 @@ class StreamLease:
         began = time.monotonic()
         stored = self._read_mine()
         faults.reached(FaultPoint.LEASE_RENEWAL)
+        if self.lost_reason is not None:
+            # Declared lost while the read waited: a late rewrite would only keep the next driver
+            # waiting for a lease that this one will never use again.
+            raise LeaseLost(self.lost_reason)
         renewed = replace(self._lease, renewed_at=time.time(), expires_at=time.time() + self.ttl)
         if not self.store.write(
             self.key, renewed.to_json().encode(), if_absent=False, if_etag=stored.etag
@@ -363,6 +373,20 @@ class StreamLease:
     def start_renewing(self) -> None:
         self._thread = threading.Thread(target=self._renew_loop, name="lease-renewal", daemon=True)
         self._thread.start()
+        threading.Thread(target=self._watch_lapse, name="lease-lapse", daemon=True).start()
+
+    def _watch_lapse(self) -> None:
+        """Declare the lease lost once its sure hold ran out, even while every call blocks."""
+        while not self._stop.wait(1.0):
+            if self.lost_reason is not None:
+                return
+            late = time.monotonic() - self._valid_until
+            if late > 0:
+                self._lost(
+                    f"the lease {self.key} was not renewed within {self.ttl - self.margin:.0f} s "
+                    f"(the lake unreachable or this driver paused, {late:.0f} s past its hold)"
+                )
+                return
 
     def _renew_loop(self) -> None:
         interval = max(0.2, self.ttl / 3)
@@ -385,6 +409,8 @@ class StreamLease:
         self._on_lost = callback
 
     def _lost(self, reason: str) -> None:
+        if self.lost_reason is not None:
+            return  # the renewal and lapse threads and a commit's fence may all find it
         self.lost_reason = reason
         if self._on_hold is not None:
             self._on_hold(0.0)
