@@ -11,7 +11,13 @@ from pathlib import Path
 import psutil
 import pytest
 
-from lakehouse.runtime.processes import ProcessManager, ProcessSpec, StartupError, port_is_free
+from lakehouse.runtime.processes import (
+    ProcessManager,
+    ProcessSpec,
+    StartupError,
+    port_is_free,
+    started_after_boot,
+)
 
 CHILD_AND_GRANDCHILD = (
     "import subprocess, sys, time; "
@@ -52,10 +58,28 @@ def test_a_recycled_pid_is_not_ours(tmp_path: Path) -> None:
     me = psutil.Process()
     # Our own pid, but a different start time: it must not be taken for the service.
     (tmp_path / "run" / "ghost.pid").write_text(
-        json.dumps({"pid": me.pid, "started": me.create_time() - 1000})
+        json.dumps({"pid": me.pid, "after_boot": started_after_boot(me) - 1000})
     )
     assert manager.process("ghost") is None
     assert not (tmp_path / "run" / "ghost.pid").exists()
+
+
+def test_a_stepped_system_clock_does_not_orphan_the_stack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wall clock jumps (NTP, a resumed VM): psutil's boot time and every create_time() move
+    with it, and a process started before the jump must still be found, and stopped."""
+    manager = ProcessManager(tmp_path / "run", tmp_path / "logs")
+    started = manager.start(spec("sleeper", "import time; time.sleep(60)"))
+    stepped = psutil.boot_time() + 22.0  # as measured on 2026-12-05 between `up` and `down`
+    monkeypatch.setattr(psutil, "boot_time", lambda: stepped)
+    monkeypatch.setattr(psutil.Process, "create_time", lambda self: _real_create_time(self) + 22)
+    assert manager.process("sleeper") is not None
+    assert manager.stop("sleeper", timeout=5)
+    assert not started.is_running()
+
+
+_real_create_time = psutil.Process.create_time
 
 
 def test_a_process_that_dies_at_startup_reports_its_log(tmp_path: Path) -> None:

@@ -1,7 +1,10 @@
 """Background processes owned by the local stack, tracked by pid files, stopped by process group.
 
-Only what this module started is ever signalled: a pid file records the pid and the process start
-time, so a recycled pid of someone else's process is never mistaken for ours.
+Only what this module started is ever signalled: a pid file records the pid and when the process
+started, so a recycled pid of someone else's process is never mistaken for ours. The start is
+kept in seconds after boot, which never moves: psutil's `create_time()` is wall-clock time and
+shifts whenever the system clock is stepped (NTP, a resumed VM), which once made `lakehouse down`
+take a whole running stack for stale pid files and leave it running.
 """
 
 from __future__ import annotations
@@ -69,7 +72,7 @@ class ProcessManager:
         try:
             record = json.loads(path.read_text())
             proc = psutil.Process(record["pid"])
-            same = abs(proc.create_time() - record["started"]) < 1.0
+            same = abs(started_after_boot(proc) - record["after_boot"]) < 1.0
             if same and proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
                 return proc
         except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError, KeyError):
@@ -95,9 +98,8 @@ class ProcessManager:
                     user=spec.user,
                 )
             proc = psutil.Process(popen.pid)
-            self._pid_file(spec.name).write_text(
-                json.dumps({"pid": popen.pid, "started": proc.create_time()})
-            )
+            record = {"pid": popen.pid, "after_boot": started_after_boot(proc)}
+            self._pid_file(spec.name).write_text(json.dumps(record))
         self.wait_healthy(spec, proc)
         return proc
 
@@ -134,6 +136,11 @@ class ProcessManager:
             psutil.wait_procs(alive, timeout=5)
         self._pid_file(name).unlink(missing_ok=True)
         return True
+
+
+def started_after_boot(proc: psutil.Process) -> float:
+    """When `proc` started, in seconds after boot (both read now, so a clock step cancels out)."""
+    return proc.create_time() - psutil.boot_time()
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
