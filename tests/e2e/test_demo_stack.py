@@ -474,8 +474,8 @@ def test_a_two_minute_minio_outage_under_the_stream(
     record_fault("MinIO down 120 s", 1, len(raw), lost, duplicated, fresh)
     assert (lost, duplicated) == (0, 0)
     # Fresh again within the 300 s wait. The target, 120 s from MinIO's return, gates the
-    # full suite (`make test-faults`); the short run in `make test` reports the figure (97 s on
-    # 2 cores, 2026-12-05), leaving a slower CI machine its margin.
+    # full suite (`make test-faults`); the short run in `make test` reports the figure (97 s and
+    # 133 s on 2 cores, 2026-12-05: not met reliably yet, see the README's fault suite).
     assert fresh is not None
     if FULL_FAULTS:
         assert fresh <= 120, f"silver fresh {fresh:.0f} s after MinIO's return, target 120 s"

@@ -111,4 +111,4 @@ def test_the_healing_dag_has_a_task_per_source_with_history(parsed: dict[str, An
         "smartcitizen": ["smartcitizen_api", "CollectRetryPolicy"],
     }
     assert parsed["heal"]["params"] == {"hours": 6.0}
-    assert parsed["heal"]["schedule"] == ["DeltaTriggerTimetable", "0:05:00"]
+    assert parsed["heal"]["schedule"] == ["DeltaTriggerTimetable", "0:01:00"]
