@@ -18,12 +18,11 @@ a commit was refused because the lease may have passed to another driver: see
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import threading
 from collections.abc import Sequence
 
-from lakehouse.spark.control import JOB_NAME, ExitCode, stop_key
+from lakehouse.spark.control import JOB_NAME, ExitCode, exit_at_once, stop_key
 from lakehouse.spark.driver import Driver, LeaseLostError
 from lakehouse.spark.lease import (
     HadoopStore,
@@ -53,9 +52,7 @@ def stop_or_exit(driver: Driver, grace: float) -> None:
 
     def exit_now() -> None:
         log.error("the driver did not stop within %.0f s of losing its lease: exiting", grace)
-        for handler in logging.getLogger().handlers:
-            handler.flush()
-        os._exit(ExitCode.LEASE_LOST)
+        exit_at_once(ExitCode.LEASE_LOST)
 
     timer = threading.Timer(grace, exit_now)
     timer.daemon = True

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+
+FULL_FAULTS = os.environ.get("LAKEHOUSE_FAULTS") == "full"
+"""`make test-faults`: the full suite, with the issues' targets as gates; else the short run."""
 
 
 @dataclass(frozen=True)

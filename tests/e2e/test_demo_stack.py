@@ -21,7 +21,7 @@ from typing import Any
 import psutil
 import pytest
 import requests
-from fault_table import RecordFault
+from fault_table import FULL_FAULTS, RecordFault
 
 from lakehouse.config import Settings
 from lakehouse.healing import minute_of, part_minutes
@@ -34,8 +34,6 @@ from lakehouse.spool import Spool
 pytestmark = pytest.mark.e2e
 
 LAKEHOUSE = str(Path(sys.executable).parent / "lakehouse")
-FULL_FAULTS = os.environ.get("LAKEHOUSE_FAULTS") == "full"
-"""`make test-faults`: the full fault suite, with the issue's targets as gates."""
 PORTS = {
     "AIRFLOW": 18080,
     "MINIO": 19000,

@@ -40,7 +40,7 @@ from typing import Any
 
 import pytest
 import stream_runner
-from fault_table import RecordFault
+from fault_table import FULL_FAULTS, RecordFault
 from lake_checks import assert_lake_matches
 from rawgen import Generator
 
@@ -55,9 +55,8 @@ from lakehouse.tables import BRONZE_TO_SILVER, RAW_TO_BRONZE
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 SEED = 20261204
-FULL = os.environ.get("LAKEHOUSE_FAULTS") == "full"
-PER_POINT = 3 if FULL else 1
-KILLS = 20 if FULL else 5
+PER_POINT = 3 if FULL_FAULTS else 1
+KILLS = 20 if FULL_FAULTS else 5
 LEASE_TTL = 10
 LANDING_SECONDS = 8.0
 """A minute of raw objects (every endpoint, 5-8 objects) lands this often."""

@@ -64,6 +64,21 @@ def test_a_recycled_pid_is_not_ours(tmp_path: Path) -> None:
     assert not (tmp_path / "run" / "ghost.pid").exists()
 
 
+def test_a_pid_file_from_before_the_boot_relative_start_still_names_its_process(
+    tmp_path: Path,
+) -> None:
+    manager = ProcessManager(tmp_path / "run", tmp_path / "logs")
+    (tmp_path / "run").mkdir()
+    me = psutil.Process()
+    (tmp_path / "run" / "old.pid").write_text(
+        json.dumps({"pid": me.pid, "started": me.create_time()})
+    )
+    assert manager.process("old") is not None
+
+
+_real_create_time = psutil.Process.create_time
+
+
 def test_a_stepped_system_clock_does_not_orphan_the_stack(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -77,9 +92,6 @@ def test_a_stepped_system_clock_does_not_orphan_the_stack(
     assert manager.process("sleeper") is not None
     assert manager.stop("sleeper", timeout=5)
     assert not started.is_running()
-
-
-_real_create_time = psutil.Process.create_time
 
 
 def test_a_process_that_dies_at_startup_reports_its_log(tmp_path: Path) -> None:

@@ -72,7 +72,9 @@ class ProcessManager:
         try:
             record = json.loads(path.read_text())
             proc = psutil.Process(record["pid"])
-            same = abs(started_after_boot(proc) - record["after_boot"]) < 1.0
+            # Pid files written before "after_boot" carry the wall-clock start ("started").
+            recorded = record.get("after_boot", record.get("started", 0.0) - psutil.boot_time())
+            same = abs(started_after_boot(proc) - recorded) < 1.0
             if same and proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
                 return proc
         except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError, KeyError):

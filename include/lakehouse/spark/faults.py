@@ -21,6 +21,8 @@ import os
 import threading
 from enum import StrEnum
 
+from lakehouse.spark.control import exit_at_once
+
 log = logging.getLogger(__name__)
 
 FAULT_ENV = "LAKEHOUSE_FAULT_POINT"
@@ -63,6 +65,4 @@ def reached(point: FaultPoint) -> None:
         if _hits < _ARMED[1]:
             return
         log.error("fault point %s reached (pass %d): the driver dies here", point.value, _hits)
-        for handler in logging.getLogger().handlers:
-            handler.flush()
-        os._exit(EXIT_FAULT)
+        exit_at_once(EXIT_FAULT)
