@@ -372,3 +372,28 @@ def wait_until(
             return True
         time.sleep(2)
     return False
+
+
+def test_a_driver_killed_in_its_first_checkpoint_write_does_not_block_the_next(
+    lake: Lake, tmp_path: Path
+) -> None:
+    """A kill between Spark's temporary checkpoint object and its rename leaves `.0.<uuid>.tmp`
+    in a fresh checkpoint; the next driver must clear it and start, not refuse batch 0."""
+    rng = random.Random(SEED + 2)
+    lake.land_minute(rng)
+    leftovers = [
+        f"_checkpoints/{RAW_TO_BRONZE}/offsets/.0.{uuid.uuid4()}.tmp",
+        f"_checkpoints/{BRONZE_TO_SILVER}/offsets/.0.{uuid.uuid4()}.tmp",
+        f"_checkpoints/{BRONZE_TO_SILVER}/commits/.0.{uuid.uuid4()}.tmp",
+    ]
+    for key in leftovers:
+        lake.s3.put_object(Bucket=lake.settings.bucket, Key=key, Body=b'v1\n{"batchWatermarkMs":0')
+
+    result = stream_runner.run(lake.uri, *lake.job_args("--once"), extra_env=lake.job_env())
+
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    listed = lake.s3.list_objects_v2(Bucket=lake.settings.bucket, Prefix="_checkpoints/")
+    keys = {item["Key"] for item in listed.get("Contents", [])}
+    assert keys.isdisjoint(leftovers)
+    assert f"_checkpoints/{RAW_TO_BRONZE}/offsets/0" in keys
+    assert lake.expected_prices() <= lake.silver_prices()

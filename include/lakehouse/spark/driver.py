@@ -12,8 +12,10 @@ make sense together with the table versions they produced. On s3a, Spark's defau
 file manager writes a temporary object and renames it; S3A implements rename as copy + delete,
 so each metadata write costs a PUT, a COPY and a DELETE, and the rename is not atomic. That is
 still correct here because exactly one driver writes a checkpoint (the lease) and each object is
-small: a copy of one small object is itself atomic on S3, and a leftover temporary object (after a
-SIGKILL between copy and delete) is ignored by Spark. Spark's
+small: a copy of one small object is itself atomic on S3. A driver killed mid-write leaves its
+temporary object behind; Spark never reads it, but refuses to start a query's first batch over a
+non-empty `offsets/` folder, so each start first deletes such leftovers
+(`lakehouse.spark.queries.clear_unfinished_checkpoint_writes`). Spark's
 `AbortableStreamBasedCheckpointFileManager` (module spark-hadoop-cloud) writes the final object
 directly and aborts the upload on failure, which saves the copy; it needs the
 `org.apache.spark:spark-hadoop-cloud_2.13` jar (not bundled with pyspark) and is enabled with

@@ -14,6 +14,8 @@ batch id), so a replayed batch writes nothing twice.
 
 from __future__ import annotations
 
+import logging
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +36,8 @@ from lakehouse.spark.maintenance import Maintenance
 from lakehouse.spark.options import StreamOptions
 from lakehouse.spark.progress import BatchStats
 from lakehouse.tables import BRONZE_TO_SILVER, RAW_TO_BRONZE, TableSpec
+
+log = logging.getLogger(__name__)
 
 WRITES_AT_ONCE = len(silver.OUTPUTS)
 """The tables of a parsed bronze batch, written side by side in each micro-batch."""
@@ -72,10 +76,50 @@ def read_raw(spark: SparkSession, options: StreamOptions, *, stream: bool = True
     )
 
 
-def _triggered(writer: DataStreamWriter, options: StreamOptions) -> DataStreamWriter:
+UNFINISHED_CHECKPOINT_WRITE = re.compile(r"^\..+\.tmp(\.crc)?$")
+"""Spark's checkpoint file manager writes `.<name>.<uuid>.tmp`, then renames it to `<name>`."""
+
+CHECKPOINT_LOGS = ("", "offsets", "commits")
+"""The checkpoint's own folders whose files Spark writes through a temporary file."""
+
+
+def clear_unfinished_checkpoint_writes(spark: SparkSession, checkpoint: str) -> list[str]:
+    """Delete the temporary files of checkpoint writes that a dead driver never renamed.
+
+    On s3a the rename is a copy and a delete, and a driver killed before the copy leaves the
+    temporary object behind. Spark never reads it, but a query whose offset log holds no batch yet
+    refuses to start over a non-empty `offsets/` folder (STATE_STORE_CHECKPOINT_LOCATION_NOT_EMPTY):
+    one kill during the very first offset write would keep every later driver from starting. Only
+    the lease holder calls this, so no other driver can be writing these files."""
+    jvm: Any = spark._jvm
+    conf = spark._jsc.hadoopConfiguration()
+    removed: list[str] = []
+    for folder in CHECKPOINT_LOGS:
+        path = jvm.org.apache.hadoop.fs.Path(f"{checkpoint.rstrip('/')}/{folder}".rstrip("/"))
+        fs = path.getFileSystem(conf)
+        if not fs.exists(path):
+            continue
+        for status in fs.listStatus(path):
+            if status.isFile() and UNFINISHED_CHECKPOINT_WRITE.match(status.getPath().getName()):
+                fs.delete(status.getPath(), False)
+                removed.append(str(status.getPath()))
+    for leftover in removed:
+        log.warning("deleted an unfinished checkpoint write left by a dead driver: %s", leftover)
+    return removed
+
+
+def _start(
+    spark: SparkSession, writer: DataStreamWriter, runtime: Runtime, query: str
+) -> StreamingQuery:
+    """Start `query` on its checkpoint, with the trigger the options ask for."""
+    options = runtime.options
+    checkpoint = options.checkpoint(query)
+    runtime.fence()
+    clear_unfinished_checkpoint_writes(spark, checkpoint)
+    writer = writer.queryName(query).option("checkpointLocation", checkpoint)
     if options.once:
-        return writer.trigger(availableNow=True)
-    return writer.trigger(processingTime=f"{options.trigger_seconds} seconds")
+        return writer.trigger(availableNow=True).start()
+    return writer.trigger(processingTime=f"{options.trigger_seconds} seconds").start()
 
 
 def _guarded(
@@ -154,13 +198,10 @@ def start_raw_to_bronze(spark: SparkSession, runtime: Runtime) -> StreamingQuery
         maintenance.run_if_due(batch.sparkSession)
         return rows > 0
 
-    writer = (
-        read_raw(spark, options)
-        .writeStream.queryName(RAW_TO_BRONZE)
-        .foreachBatch(_guarded(runtime, RAW_TO_BRONZE, write))
-        .option("checkpointLocation", options.checkpoint(RAW_TO_BRONZE))
+    writer = read_raw(spark, options).writeStream.foreachBatch(
+        _guarded(runtime, RAW_TO_BRONZE, write)
     )
-    return _triggered(writer, options).start()
+    return _start(spark, writer, runtime, RAW_TO_BRONZE)
 
 
 def start_bronze_to_silver(spark: SparkSession, runtime: Runtime) -> StreamingQuery:
@@ -196,12 +237,8 @@ def start_bronze_to_silver(spark: SparkSession, runtime: Runtime) -> StreamingQu
         .option("maxFilesPerTrigger", options.max_files_per_trigger)
         .load(options.table(tables.BRONZE_RAW_EVENTS))
     )
-    writer = (
-        bronze.writeStream.queryName(BRONZE_TO_SILVER)
-        .foreachBatch(_guarded(runtime, BRONZE_TO_SILVER, write))
-        .option("checkpointLocation", options.checkpoint(BRONZE_TO_SILVER))
-    )
-    return _triggered(writer, options).start()
+    writer = bronze.writeStream.foreachBatch(_guarded(runtime, BRONZE_TO_SILVER, write))
+    return _start(spark, writer, runtime, BRONZE_TO_SILVER)
 
 
 def side_by_side(
