@@ -167,6 +167,13 @@ class HadoopStore:
     def delete(self, key: str) -> None:
         self._fs.delete(self._path(key), False)
 
+    def file_names(self, folder: str = "") -> list[str]:
+        """The names of the files directly in `folder` (the root when empty); none if absent."""
+        path = self._path(folder) if folder else self._jvm.org.apache.hadoop.fs.Path(self._root)
+        if not self._fs.exists(path):
+            return []
+        return [str(s.getPath().getName()) for s in self._fs.listStatus(path) if s.isFile()]
+
 
 def _write_local_file(path: Path, data: bytes, *, if_absent: bool) -> bool:
     """A local lake's object, replaced whole (Hadoop's local file system truncates, then writes:

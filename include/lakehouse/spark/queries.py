@@ -32,6 +32,7 @@ from lakehouse import tables
 from lakehouse.spark import faults, gold, schemas, silver, sinks, transforms
 from lakehouse.spark.faults import FaultPoint
 from lakehouse.spark.gate import BatchGate
+from lakehouse.spark.lease import HadoopStore
 from lakehouse.spark.maintenance import Maintenance
 from lakehouse.spark.options import StreamOptions
 from lakehouse.spark.progress import BatchStats
@@ -91,20 +92,16 @@ def clear_unfinished_checkpoint_writes(spark: SparkSession, checkpoint: str) -> 
     refuses to start over a non-empty `offsets/` folder (STATE_STORE_CHECKPOINT_LOCATION_NOT_EMPTY):
     one kill during the very first offset write would keep every later driver from starting. Only
     the lease holder calls this, so no other driver can be writing these files."""
-    jvm: Any = spark._jvm
-    conf = spark._jsc.hadoopConfiguration()
-    removed: list[str] = []
-    for folder in CHECKPOINT_LOGS:
-        path = jvm.org.apache.hadoop.fs.Path(f"{checkpoint.rstrip('/')}/{folder}".rstrip("/"))
-        fs = path.getFileSystem(conf)
-        if not fs.exists(path):
-            continue
-        for status in fs.listStatus(path):
-            if status.isFile() and UNFINISHED_CHECKPOINT_WRITE.match(status.getPath().getName()):
-                fs.delete(status.getPath(), False)
-                removed.append(str(status.getPath()))
-    for leftover in removed:
-        log.warning("deleted an unfinished checkpoint write left by a dead driver: %s", leftover)
+    store = HadoopStore(spark, checkpoint)
+    removed = [
+        f"{folder}/{name}".lstrip("/")
+        for folder in CHECKPOINT_LOGS
+        for name in store.file_names(folder)
+        if UNFINISHED_CHECKPOINT_WRITE.match(name)
+    ]
+    for key in removed:
+        store.delete(key)
+        log.warning("deleted an unfinished checkpoint write left by a dead driver: %s", key)
     return removed
 
 
