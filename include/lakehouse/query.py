@@ -69,6 +69,11 @@ def open_lake(
     Tables that have not been written yet are left out rather than shown empty, so a query on them
     fails as DuckDB's own "does not exist" error (turned into a QueryError by run_query). Each
     table is read at the Delta version current when this is called: reopen to see newer commits.
+
+    The connection is read-only towards the machine: once the tables are registered, DuckDB's
+    external access is switched off and its configuration locked. The lake's tables are Arrow
+    datasets read by delta-rs, so they still scan, but no statement can read or write a local file
+    (`COPY ... TO`, `read_text('.lakehouse/credentials.env')`, `ATTACH`) or load an extension.
     """
     options = dict(storage_options or {})
     refs = list(tables)
@@ -90,6 +95,8 @@ def open_lake(
             f"CREATE OR REPLACE VIEW {_ident(ref.layer)}.{_ident(ref.name)} "
             f"AS SELECT * FROM {_ident(internal)}"
         )
+    conn.execute("SET enable_external_access = false")
+    conn.execute("SET lock_configuration = true")
     return conn
 
 
@@ -112,6 +119,11 @@ def run_query(sql: str, conn: duckdb.DuckDBPyConnection) -> tuple[list[str], lis
             return [], []
         columns = [str(column[0]) for column in description]
         rows = [tuple(row) for row in result.fetchall()]
+    except duckdb.PermissionException as exc:
+        raise QueryError(
+            f"{_one_line(str(exc))}: `lakehouse query` only reads the lake's tables; it cannot "
+            "read or write local files, attach databases or load extensions"
+        ) from exc
     except duckdb.Error as exc:
         tables = available_tables(conn)
         listed = ", ".join(tables) if tables else "none yet"

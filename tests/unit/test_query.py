@@ -250,3 +250,37 @@ def test_storage_options_for_https_endpoint_do_not_allow_http() -> None:
         "AWS_REGION": "eu-west-1",
         "AWS_ENDPOINT_URL": "https://s3.eu-west-1.amazonaws.com",
     }
+
+
+@pytest.mark.parametrize(
+    ("sql", "path"),
+    [
+        ("COPY (SELECT 1) TO '{dir}/copied.csv'", "copied.csv"),
+        ("SELECT * FROM read_text('{dir}/secret.env')", None),
+        ("ATTACH '{dir}/attached.duckdb'", "attached.duckdb"),
+        ("EXPORT DATABASE '{dir}/exported'", "exported"),
+    ],
+)
+def test_query_refuses_local_file_access(
+    conn: duckdb.DuckDBPyConnection, tmp_path: Path, sql: str, path: str | None
+) -> None:
+    (tmp_path / "secret.env").write_text("MINIO_ROOT_PASSWORD=hunter2\n")
+    with pytest.raises(QueryError, match="only reads the lake's tables") as caught:
+        run_query(sql.format(dir=tmp_path), conn)
+    assert "hunter2" not in str(caught.value)
+    if path is not None:
+        assert not (tmp_path / path).exists()
+
+
+def test_query_cannot_unlock_file_access(conn: duckdb.DuckDBPyConnection) -> None:
+    with pytest.raises(QueryError, match="locked"):
+        run_query("SET enable_external_access = true", conn)
+    with pytest.raises(QueryError, match="locked"):
+        run_query("RESET lock_configuration", conn)
+
+
+def test_tables_still_scan_with_file_access_off(conn: duckdb.DuckDBPyConnection) -> None:
+    columns, rows = run_query(
+        "SELECT current_setting('enable_external_access'), count(*) FROM silver.coin_prices", conn
+    )
+    assert rows == [(False, 4)]
