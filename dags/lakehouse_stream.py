@@ -20,9 +20,10 @@ waits up to `--lease-wait-seconds` for the dead driver's lease to expire.
 Connections: `spark_default` (master: local[2] or spark://host:7077), `lake_s3` (its credentials
 reach the driver as environment variables, never on the command line). Variables:
 `lakehouse_bucket`, `lakehouse_spark_ivy_dir`, `lakehouse_spark_logstore_jar` (the path of the
-log store's jar, which fences Delta commits with conditional PUTs), `lakehouse_spark_ui_port`, and
-optionally one `lakehouse_stream_<option>` per tunable option of the job
-(`lakehouse.spark.options`; the README's "The stream job" lists them).
+log store's jar, which fences Delta commits with conditional PUTs), `lakehouse_spark_ui_port`,
+`lakehouse_spark_local_ip` (where the driver listens; default 127.0.0.1), and optionally one
+`lakehouse_stream_<option>` per tunable option of the job (`lakehouse.spark.options`; the
+README's "The stream job" lists them).
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ from lakehouse.spark.packages import SPARK_EXCLUDED_PACKAGES, SPARK_PACKAGES, lo
 
 STREAM_JOB = Path(__file__).resolve().parents[1] / "jobs" / "lakehouse_stream.py"
 BUCKET = "{{ var.value.get('lakehouse_bucket', 'lake') }}"
+# The address the driver binds its RPC, block manager and UI to: loopback unless the deployment
+# names one (executors on other machines must reach the driver).
+LOCAL_IP = "{{ var.value.get('lakehouse_spark_local_ip', '127.0.0.1') }}"
 LEASE_TTL_SECONDS = StreamOptions.lease_ttl_seconds
 JOB_ARGUMENTS = dag_arguments(
     lake_uri=f"s3a://{BUCKET}",
@@ -78,6 +82,10 @@ def lakehouse_stream() -> None:
         conf={
             "spark.jars.ivy": "{{ var.value.lakehouse_spark_ivy_dir }}",
             "spark.ui.port": "{{ var.value.get('lakehouse_spark_ui_port', '4040') }}",
+            # The UI can look, not kill: it has no login.
+            "spark.ui.killEnabled": "false",
+            "spark.driver.bindAddress": LOCAL_IP,
+            "spark.driver.host": LOCAL_IP,
             "spark.sql.shuffle.partitions": "4",
             **logstore_conf(),
         },
@@ -85,6 +93,8 @@ def lakehouse_stream() -> None:
         env_vars={
             "AWS_ACCESS_KEY_ID": "{{ conn.lake_s3.login }}",
             "AWS_SECRET_ACCESS_KEY": "{{ conn.lake_s3.password }}",
+            # Spark's web UI binds to SPARK_LOCAL_IP, not to spark.driver.bindAddress.
+            "SPARK_LOCAL_IP": LOCAL_IP,
         },
         retries=3,
         # A driver that died (the lake was away, its lease lapsed) is replaced at once: the lease,

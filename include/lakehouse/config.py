@@ -113,8 +113,7 @@ class Ports:
     postgres: int = 5433
     simulator: int = 8090
     spark_ui: int = 4040
-    airflow_worker_logs: int = 8793
-    airflow_triggerer_logs: int = 8794
+    scheduler_health: int = 8974
 
 
 @dataclass(frozen=True)

@@ -280,7 +280,7 @@ def test_query_cannot_unlock_file_access(conn: duckdb.DuckDBPyConnection) -> Non
 
 
 def test_tables_still_scan_with_file_access_off(conn: duckdb.DuckDBPyConnection) -> None:
-    columns, rows = run_query(
+    _, rows = run_query(
         "SELECT current_setting('enable_external_access'), count(*) FROM silver.coin_prices", conn
     )
     assert rows == [(False, 4)]

@@ -15,11 +15,12 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 import requests
 
 from lakehouse.config import REPO_ROOT, Settings
-from lakehouse.runtime import install
+from lakehouse.runtime import install, postgres
 from lakehouse.runtime.processes import HealthCheck, ProcessSpec, StartupError, http_ok
 from lakehouse.sources.registry import sources
 
@@ -67,7 +68,11 @@ def airflow_env(
     """
     ports = settings.ports
     api_url = f"http://127.0.0.1:{ports.airflow}"
-    pg_url = f"postgresql+psycopg2://postgres@127.0.0.1:{ports.postgres}/airflow"
+    db_password = quote(creds["AIRFLOW_DB_PASSWORD"], safe="")
+    pg_url = (
+        f"postgresql+psycopg2://{postgres.AIRFLOW_ROLE}:{db_password}"
+        f"@127.0.0.1:{ports.postgres}/{postgres.AIRFLOW_DATABASE}"
+    )
     connections = {
         "AIRFLOW_CONN_SPARK_DEFAULT": {"conn_type": "spark", "host": "local[2]"},
         "AIRFLOW_CONN_LAKE_S3": _lake_connection(settings, creds),
@@ -94,9 +99,9 @@ def airflow_env(
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": pg_url,
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST": "127.0.0.1",
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(ports.scheduler_health),
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
-        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(ports.airflow_worker_logs),
-        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(ports.airflow_triggerer_logs),
         **{name: json.dumps(conn) for name, conn in connections.items()},
         "AIRFLOW_VAR_LAKEHOUSE_BUCKET": settings.lake.bucket,
         # Every task process of a source shares its call limiter's file here.
@@ -106,6 +111,7 @@ def airflow_env(
         "AIRFLOW_VAR_LAKEHOUSE_SPARK_IVY_DIR": str(install.ivy_dir(settings.tools_dir)),
         "AIRFLOW_VAR_LAKEHOUSE_SPARK_LOGSTORE_JAR": str(install.logstore_jar(settings.tools_dir)),
         "AIRFLOW_VAR_LAKEHOUSE_SPARK_UI_PORT": str(ports.spark_ui),
+        "AIRFLOW_VAR_LAKEHOUSE_SPARK_LOCAL_IP": "127.0.0.1",
     }
 
 
@@ -113,20 +119,26 @@ def _lake_connection(settings: Settings, creds: Mapping[str, str]) -> dict[str, 
     lake = settings.lake
     return {
         "conn_type": "aws",
-        "login": creds["MINIO_ROOT_USER"],
-        "password": creds["MINIO_ROOT_PASSWORD"],
+        # The pipeline user's key, limited to the lake's bucket; the runtime keeps the root key.
+        "login": creds["LAKEHOUSE_S3_ACCESS_KEY"],
+        "password": creds["LAKEHOUSE_S3_SECRET_KEY"],
         "extra": {"endpoint_url": lake.endpoint_url, "region_name": lake.region},
     }
 
 
 def airflow_specs(settings: Settings, env: Mapping[str, str], airflow: Path) -> list[ProcessSpec]:
-    """The four components, each run by the `airflow` command at `airflow` with `env`."""
+    """The four components, each run by the `airflow` command at `airflow` with `env`.
+
+    The scheduler and the triggerer run without their log servers: Airflow binds those to every
+    interface and has no setting for their address (`airflow.utils.serve_logs`). Locally the task
+    logs are files under AIRFLOW_HOME that the api-server reads directly, so nothing is lost.
+    """
     port = settings.ports.airflow
     component_ports = {
         "api-server": (port,),
-        "scheduler": (settings.ports.airflow_worker_logs,),
-        "triggerer": (settings.ports.airflow_triggerer_logs,),
+        "scheduler": (settings.ports.scheduler_health,),
     }
+    component_flags = {"scheduler": ["--skip-serve-logs"], "triggerer": ["--skip-serve-logs"]}
     specs = []
     for component in AIRFLOW_COMPONENTS:
         health: HealthCheck
@@ -137,7 +149,7 @@ def airflow_specs(settings: Settings, env: Mapping[str, str], airflow: Path) -> 
         specs.append(
             ProcessSpec(
                 name=f"airflow-{component}",
-                argv=[str(airflow), component],
+                argv=[str(airflow), component, *component_flags.get(component, [])],
                 env=env,
                 health=health,
                 url=f"http://127.0.0.1:{port}" if component == "api-server" else "",

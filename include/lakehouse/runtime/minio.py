@@ -1,7 +1,9 @@
 """MinIO, the local S3 that holds the lake: its S3 API and its console, both on 127.0.0.1.
 
-The root user of the generated credentials is the lake's only user: every part of the stack (the
-collect tasks, the Spark job, the query CLI) reaches the lake with it.
+Two keys: the root key stays with the runtime, which starts MinIO, creates the bucket and, through
+MinIO's admin API, the pipeline user. Every other part of the stack (the collect tasks, the Spark
+job, the query CLI) reaches the lake with the pipeline user's key, whose policy covers the lake's
+bucket and nothing else: no other bucket, no bucket creation or deletion, no administration.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from lakehouse.config import LakeSettings, Settings
 from lakehouse.runtime import install
@@ -53,3 +56,63 @@ def create_bucket(lake: LakeSettings, creds: Mapping[str, str]) -> None:
     existing = {bucket["Name"] for bucket in s3.list_buckets().get("Buckets", [])}
     if lake.bucket not in existing:
         s3.create_bucket(Bucket=lake.bucket)
+
+
+def lake_policy(bucket: str) -> dict[str, object]:
+    """Read, write and list inside `bucket`; every other action and bucket stays denied.
+
+    The actions are those of MinIO's built-in `readwrite` policy that s3a, delta-rs and boto3 use
+    (listing, conditional and multipart PUTs, deletes), scoped to one bucket as in MinIO's policy
+    reference (https://min.io/docs/minio/linux/administration/identity-access-management/policy-based-access-control.html).
+    """
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "s3:GetBucketLocation",
+                    "s3:ListBucket",
+                    "s3:ListBucketMultipartUploads",
+                ],
+                "Resource": [f"arn:aws:s3:::{bucket}"],
+            },
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "s3:GetObject",
+                    "s3:PutObject",
+                    "s3:DeleteObject",
+                    "s3:AbortMultipartUpload",
+                    "s3:ListMultipartUploadParts",
+                ],
+                "Resource": [f"arn:aws:s3:::{bucket}/*"],
+            },
+        ],
+    }
+
+
+def ensure_pipeline_user(lake: LakeSettings, creds: Mapping[str, str]) -> None:
+    """Create (or update) the pipeline user and attach its one-bucket policy, as root.
+
+    Idempotent: a later `lakehouse up` resets the user's secret to the generated one and finds the
+    policy already attached.
+    """
+    from minio.credentials import StaticProvider
+    from minio.error import MinioAdminException
+    from minio.minioadmin import MinioAdmin
+
+    endpoint = urlsplit(lake.endpoint_url)
+    admin = MinioAdmin(
+        endpoint=endpoint.netloc,
+        credentials=StaticProvider(creds["MINIO_ROOT_USER"], creds["MINIO_ROOT_PASSWORD"]),
+        secure=endpoint.scheme == "https",
+    )
+    policy = f"lakehouse-{lake.bucket}-readwrite"
+    admin.policy_add(policy, policy=lake_policy(lake.bucket))
+    admin.user_add(creds["LAKEHOUSE_S3_ACCESS_KEY"], creds["LAKEHOUSE_S3_SECRET_KEY"])
+    try:
+        admin.attach_policy([policy], user=creds["LAKEHOUSE_S3_ACCESS_KEY"])
+    except MinioAdminException as exc:
+        if "XMinioAdminPolicyChangeAlreadyApplied" not in str(exc):
+            raise
