@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lakehouse.config import SIMULATOR_HISTORIES, SIMULATOR_PLANS, Settings
@@ -155,6 +156,38 @@ def _airflow(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_FAILURE
     airflow = str(stack.venv_bin / "airflow")
     os.execve(airflow, [airflow, *args.airflow_args], stack.airflow_env(creds))
+
+
+def _airflow_init(settings: Settings, _: argparse.Namespace) -> int:
+    import os
+
+    from lakehouse.runtime.deployment import DeploymentError, airflow_init
+
+    try:
+        airflow_init(settings, _venv_bin() / "airflow", os.environ)
+    except DeploymentError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"Airflow's database is migrated; pools: {dict(settings.pool_slots)}")
+    return 0
+
+
+def _lake_init(settings: Settings, _: argparse.Namespace) -> int:
+    import os
+
+    from lakehouse.runtime.deployment import DeploymentError, lake_init
+
+    try:
+        lake_init(settings.lake, os.environ)
+    except DeploymentError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"bucket {settings.lake.bucket} and its pipeline user are ready")
+    return 0
+
+
+def _venv_bin() -> Path:
+    return Path(sys.executable).parent
 
 
 def _running_mode(settings: Settings) -> Mode:
@@ -311,6 +344,16 @@ def build_parser() -> argparse.ArgumentParser:
     airflow.add_argument("airflow_args", nargs=argparse.REMAINDER, help="airflow's own arguments")
     airflow.set_defaults(run=_airflow)
 
+    commands.add_parser(
+        "airflow-init",
+        help="check Airflow's environment, migrate its database, create the pools (run in "
+        "Airflow's environment; `make demo` and compose's airflow-init service both run it)",
+    ).set_defaults(run=_airflow_init)
+    commands.add_parser(
+        "lake-init",
+        help="create the lake's bucket and the pipeline's MinIO user with MinIO's root key "
+        "(MINIO_ROOT_USER/PASSWORD, LAKEHOUSE_S3_ACCESS_KEY/SECRET_KEY)",
+    ).set_defaults(run=_lake_init)
     query = commands.add_parser("query", help="run SQL on the Delta tables (delta-rs + DuckDB)")
     query.add_argument("sql", help='e.g. "select * from silver.coin_prices limit 5"')
     query.add_argument("--format", choices=("table", "csv", "json"), default="table")

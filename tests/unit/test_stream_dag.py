@@ -41,7 +41,16 @@ def test_the_job_gets_its_options_and_no_secret_on_the_command_line(
     }  # fmt: skip
     assert float(options["--lease-wait-seconds"]) > float(options["--lease-ttl-seconds"])
     assert not any("password" in a or "login" in a for a in args)
-    assert parsed["env"] == ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
+    assert parsed["env"] == ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "SPARK_LOCAL_IP"]
+
+
+def test_the_driver_listens_on_loopback_unless_the_deployment_says_otherwise(
+    parsed: dict[str, Any],
+) -> None:
+    local_ip = "{{ var.value.get('lakehouse_spark_local_ip', '127.0.0.1') }}"
+    assert parsed["conf"]["spark.driver.bindAddress"] == local_ip
+    assert parsed["conf"]["spark.driver.host"] == local_ip
+    assert parsed["conf"]["spark.ui.killEnabled"] == "false"
 
 
 def test_the_driver_commits_through_the_conditional_put_log_store(parsed: dict[str, Any]) -> None:

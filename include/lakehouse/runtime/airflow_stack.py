@@ -3,7 +3,8 @@
 All configuration is environment variables (no airflow.cfg to keep in sync): the same environment
 runs the components, `airflow db migrate` and `lakehouse airflow ...`. The Connections and Variables
 that the DAGs read are environment variables too, so they need no database row and follow the mode.
-What can only be set once Airflow runs (pools, unpaused DAGs) goes through its REST API.
+The pools are created by `lakehouse airflow-init` (runtime.deployment), as in compose; what can
+only be set once Airflow runs (unpaused DAGs) goes through its REST API.
 """
 
 from __future__ import annotations
@@ -183,19 +184,19 @@ def write_passwords(path: Path, creds: Mapping[str, str]) -> None:
     path.chmod(0o600)
 
 
-def migrate(airflow: Path, env: Mapping[str, str], log: Path) -> None:
-    """Create or upgrade Airflow's database, which the components expect to find ready."""
+def run_init(lakehouse: Path, env: Mapping[str, str], log: Path) -> None:
+    """`lakehouse airflow-init` in Airflow's environment: checks, database migration, pools."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         result = subprocess.run(
-            [str(airflow), "db", "migrate"],
+            [str(lakehouse), "airflow-init"],
             env=dict(env),
             stdout=out,
             stderr=subprocess.STDOUT,
             check=False,
         )
     if result.returncode != 0:
-        raise StartupError(f"airflow db migrate failed; see {log}")
+        raise StartupError(f"lakehouse airflow-init failed; see {log}")
 
 
 def api_token(settings: Settings, creds: Mapping[str, str]) -> str:
@@ -210,31 +211,6 @@ def api_token(settings: Settings, creds: Mapping[str, str]) -> str:
     )
     response.raise_for_status()
     return str(response.json()["access_token"])
-
-
-def ensure_pools(settings: Settings, creds: Mapping[str, str]) -> None:
-    """One pool per API, so that collection tasks stay within each API's rate limit."""
-    headers = {"Authorization": f"Bearer {api_token(settings, creds)}"}
-    base = f"http://127.0.0.1:{settings.ports.airflow}/api/v2/pools"
-    for name, slots in settings.pool_slots.items():
-        fields = {
-            "slots": slots,
-            "description": f"calls to the {name}",
-            "include_deferred": False,
-        }
-        # A PATCH body is validated as a whole pool, named `pool`; a POST body names it `name`.
-        response = requests.patch(
-            f"{base}/{name}", json={"pool": name, **fields}, headers=headers, timeout=10
-        )
-        if response.status_code == 404:
-            response = requests.post(
-                base, json={"name": name, **fields}, headers=headers, timeout=10
-            )
-        if not response.ok:
-            raise StartupError(
-                f"could not set Airflow pool {name} ({slots} slots): "
-                f"HTTP {response.status_code} {response.text[:500]}"
-            )
 
 
 def unpause_dags(

@@ -23,7 +23,7 @@ from typing import Literal
 import psutil
 
 from lakehouse.config import Settings, read_env_file
-from lakehouse.runtime import airflow_stack, install, minio, postgres
+from lakehouse.runtime import airflow_stack, deployment, install, minio, postgres
 from lakehouse.runtime.processes import (
     ProcessManager,
     ProcessSpec,
@@ -199,7 +199,6 @@ class LocalStack:
             self.processes.start(spec)
             echo(f"  {spec.name:<24} healthy ({time.monotonic() - started:4.1f}s)")
             self._after_start(spec, creds)
-        airflow_stack.ensure_pools(self.settings, creds)
         dag_processor_log = self.processes.log_file("airflow-dag-processor")
         airflow_stack.unpause_dags(self.settings, creds, dag_processor_log)
         self.paths.mode_file.write_text(self.mode)
@@ -266,8 +265,9 @@ class LocalStack:
         if spec.name == "postgres":
             postgres.init_postgres(self.paths.pgdata, creds["POSTGRES_SUPERUSER_PASSWORD"])
         if spec.name == "airflow-api-server" and self.processes.process(spec.name) is None:
-            log = self.processes.log_file("airflow-db-migrate")
-            airflow_stack.migrate(self.venv_bin / "airflow", self.airflow_env(creds), log)
+            # The same init as compose's airflow-init service (runtime.deployment).
+            log = self.processes.log_file("airflow-init")
+            airflow_stack.run_init(self.venv_bin / "lakehouse", self.airflow_env(creds), log)
 
     def _after_start(self, spec: ProcessSpec, creds: dict[str, str]) -> None:
         """What later parts expect a running part to hold: Airflow's database, the lake's bucket."""
@@ -276,5 +276,4 @@ class LocalStack:
             postgres.secure(self.paths.pgdata, port, superuser)
             postgres.ensure_airflow_database(port, superuser, creds["AIRFLOW_DB_PASSWORD"])
         if spec.name == "minio":
-            minio.create_bucket(self.settings.lake, creds)
-            minio.ensure_pipeline_user(self.settings.lake, creds)
+            deployment.lake_init(self.settings.lake, creds)
