@@ -7,11 +7,8 @@ formula, exactly once, then stops the stack and checks that no process was left 
 
 from __future__ import annotations
 
-import ipaddress
 import json
-import os
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +20,17 @@ import psutil
 import pytest
 import requests
 from fault_table import FULL_FAULTS, RecordFault
+from local_stack import (
+    DAG_CURRENCIES,
+    LAKEHOUSE,
+    epoch,
+    is_loopback,
+    landed_keys,
+    query,
+    running_stack,
+    silver_keys,
+    stack_listeners,
+)
 
 from lakehouse.config import Settings
 from lakehouse.healing import minute_of, part_minutes
@@ -34,7 +42,6 @@ from lakehouse.spool import Spool
 
 pytestmark = pytest.mark.e2e
 
-LAKEHOUSE = str(Path(sys.executable).parent / "lakehouse")
 PORTS = {
     "AIRFLOW": 18080,
     "MINIO": 19000,
@@ -45,52 +52,12 @@ PORTS = {
     "SCHEDULER_HEALTH": 18974,
 }
 DAG_COINS = {"bitcoin", "ethereum", "solana"}
-DAG_CURRENCIES = {"usd", "eur"}
-
-
-def _family(pid: int) -> list[psutil.Process]:
-    try:
-        proc = psutil.Process(pid)
-        return [proc, *proc.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return []
 
 
 @pytest.fixture(scope="module")
 def stack_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    home = tmp_path_factory.mktemp("lakehouse-home")
-    env = {
-        **os.environ,
-        "LAKEHOUSE_HOME": str(home),
-        **{f"LAKEHOUSE_{name}_PORT": str(port) for name, port in PORTS.items()},
-    }
-    started = time.monotonic()
-    up = subprocess.run([LAKEHOUSE, "up"], env=env, capture_output=True, text=True, timeout=900)
-    print(f"lakehouse up: {time.monotonic() - started:.1f}s\n{up.stdout}\n{up.stderr}")
-    try:
-        assert up.returncode == 0, up.stderr
-        pids = {p.stem: p.read_text() for p in (home / "run").glob("*.pid")}
-        again = subprocess.run([LAKEHOUSE, "up"], env=env, capture_output=True, text=True)
-        assert again.returncode == 0, again.stderr  # running `make demo` twice is safe...
-        assert {p.stem: p.read_text() for p in (home / "run").glob("*.pid")} == pids  # ...a no-op
+    with running_stack(tmp_path_factory.mktemp("lakehouse-home"), PORTS) as env:
         yield env
-    finally:
-        pids = [json.loads(p.read_text())["pid"] for p in (home / "run").glob("*.pid")]
-        family = [member for pid in pids for member in _family(pid)]
-        down = subprocess.run([LAKEHOUSE, "down"], env=env, capture_output=True, text=True)
-        assert down.returncode == 0, down.stderr
-        _, alive = psutil.wait_procs(family, timeout=10)
-        assert not alive, f"processes left after `lakehouse down`: {alive}"
-        assert not list((home / "run").glob("*.pid"))
-
-
-def query(env: dict[str, str], sql: str) -> list[dict[str, object]]:
-    result = subprocess.run(
-        [LAKEHOUSE, "query", "--format", "json", sql], env=env, capture_output=True, text=True
-    )
-    if result.returncode != 0:
-        return []
-    return json.loads(result.stdout)
 
 
 def test_prices_collected_by_airflow_reach_silver_exactly_once(stack_env: dict[str, str]) -> None:
@@ -105,7 +72,7 @@ def test_prices_collected_by_airflow_reach_silver_exactly_once(stack_env: dict[s
 
     rows = query(stack_env, "select * from silver.coin_prices")
     for row in rows:
-        minute = _epoch(row["price_ts"]) // 60
+        minute = epoch(row["price_ts"]) // 60
         coin, cur = str(row["coin_id"]), str(row["vs_currency"])
         assert row["price"] == market.price(coin, cur, minute), row
         assert row["market_cap"] == market.market_cap(coin, cur, minute), row
@@ -166,26 +133,6 @@ def row_count(env: dict[str, str], table: str) -> int:
     return int(str(rows[0]["n"])) if rows else 0
 
 
-def landed_keys(env: dict[str, str]) -> set[tuple[str, str, int]]:
-    events = query(env, "select payload from bronze.raw_events where endpoint = 'simple_price'")
-    return {
-        (coin, cur, int(quote["last_updated_at"]))
-        for event in events
-        for coin, quote in json.loads(str(event["payload"])).items()
-        for cur in DAG_CURRENCIES
-    }
-
-
-def silver_keys(env: dict[str, str]) -> tuple[set[tuple[str, str, int]], int]:
-    rows = query(env, "select coin_id, vs_currency, price_ts from silver.coin_prices")
-    keys = {(str(r["coin_id"]), str(r["vs_currency"]), _epoch(r["price_ts"])) for r in rows}
-    return keys, len(rows)
-
-
-def _epoch(timestamp: object) -> int:
-    return int(datetime.fromisoformat(str(timestamp)).timestamp())
-
-
 def airflow_api(env: dict[str, str]) -> tuple[str, dict[str, str]]:
     """The Airflow REST API's base URL and an admin's Bearer header, from credentials.env."""
     creds = dict(
@@ -228,20 +175,6 @@ def test_airflow_runs_are_green_and_spark_ui_answers(stack_env: dict[str, str]) 
     assert "raw_to_bronze" in spark_ui.text and "bronze_to_silver" in spark_ui.text
 
 
-def stack_listeners(env: dict[str, str]) -> list[tuple[str, str, int]]:
-    """(process name, address, port) of every TCP listener of the stack's process trees."""
-    pids = [
-        json.loads(p.read_text())["pid"]
-        for p in (Path(env["LAKEHOUSE_HOME"]) / "run").glob("*.pid")
-    ]
-    names = {member.pid: member.name() for pid in pids for member in _family(pid)}
-    return sorted(
-        (names[conn.pid], conn.laddr.ip, conn.laddr.port)
-        for conn in psutil.net_connections(kind="inet")
-        if conn.status == psutil.CONN_LISTEN and conn.pid in names
-    )
-
-
 def test_every_listener_of_the_stack_is_on_loopback(stack_env: dict[str, str]) -> None:
     """Closed by default: nothing of the stack, the Spark driver too, listens outside loopback."""
     listeners = stack_listeners(stack_env)
@@ -249,9 +182,7 @@ def test_every_listener_of_the_stack_is_on_loopback(stack_env: dict[str, str]) -
     # The stream's driver runs in the scheduler's tree: its UI proves it was looked at.
     assert PORTS["SPARK_UI"] in ports and PORTS["SCHEDULER_HEALTH"] in ports, listeners
     assert any(name == "java" for name, _, _ in listeners), listeners
-    outside = [
-        (name, ip, port) for name, ip, port in listeners if not ipaddress.ip_address(ip).is_loopback
-    ]
+    outside = [(name, ip, port) for name, ip, port in listeners if not is_loopback(ip)]
     assert not outside, f"listening outside loopback: {outside}"
 
     app = requests.get(
