@@ -114,6 +114,10 @@ class Ports:
     simulator: int = 8090
     spark_ui: int = 4040
     scheduler_health: int = 8974
+    spark_master: int = 7077
+    spark_master_ui: int = 8081
+    spark_worker_ui: int = 8082
+    """The first worker's UI; worker i (from 0) listens on this port plus i."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,9 @@ class Settings:
     LAKEHOUSE_SPOOL_DIR, default `<home>/spool`. Every collecting process must see it."""
     spool_max_mb: int = 512
     """LAKEHOUSE_SPOOL_MAX_MB: past this, a run that cannot reach the lake fails."""
+    spark_workers: int = 0
+    """LAKEHOUSE_SPARK_WORKERS: 0 runs the stream in local mode; N > 0 starts a standalone master
+    and N workers (`lakehouse.runtime.spark_cluster`) and submits the stream to them."""
 
     @property
     def limits(self) -> Path:
@@ -192,4 +199,18 @@ class Settings:
             limits_dir=Path(limits) if (limits := env.get("LAKEHOUSE_LIMITS_DIR")) else None,
             spool_dir=Path(spool) if (spool := env.get("LAKEHOUSE_SPOOL_DIR")) else None,
             spool_max_mb=env_int(env, "LAKEHOUSE_SPOOL_MAX_MB", 512),
+            spark_workers=_spark_workers(env),
         )
+
+
+def _spark_workers(env: Mapping[str, str]) -> int:
+    workers = env_int(env, "LAKEHOUSE_SPARK_WORKERS", 0)
+    if not 0 <= workers <= MAX_SPARK_WORKERS:
+        raise ValueError(
+            f"LAKEHOUSE_SPARK_WORKERS must be between 0 (local mode) and {MAX_SPARK_WORKERS}, "
+            f"got {workers}"
+        )
+    return workers
+
+
+MAX_SPARK_WORKERS = 16

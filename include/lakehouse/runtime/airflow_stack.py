@@ -21,7 +21,7 @@ from urllib.parse import quote
 import requests
 
 from lakehouse.config import REPO_ROOT, Settings
-from lakehouse.runtime import install, postgres
+from lakehouse.runtime import install, postgres, spark_cluster
 from lakehouse.runtime.processes import HealthCheck, ProcessSpec, StartupError, http_ok
 from lakehouse.sources.registry import sources
 
@@ -74,8 +74,10 @@ def airflow_env(
         f"postgresql+psycopg2://{postgres.AIRFLOW_ROLE}:{db_password}"
         f"@127.0.0.1:{ports.postgres}/{postgres.AIRFLOW_DATABASE}"
     )
+    cluster = settings.spark_workers > 0
+    master = spark_cluster.master_url(settings) if cluster else "local[2]"
     connections = {
-        "AIRFLOW_CONN_SPARK_DEFAULT": {"conn_type": "spark", "host": "local[2]"},
+        "AIRFLOW_CONN_SPARK_DEFAULT": {"conn_type": "spark", "host": master},
         "AIRFLOW_CONN_LAKE_S3": _lake_connection(settings, creds),
         **source_connections(settings, mode),
     }
@@ -113,6 +115,8 @@ def airflow_env(
         "AIRFLOW_VAR_LAKEHOUSE_SPARK_LOGSTORE_JAR": str(install.logstore_jar(settings.tools_dir)),
         "AIRFLOW_VAR_LAKEHOUSE_SPARK_UI_PORT": str(ports.spark_ui),
         "AIRFLOW_VAR_LAKEHOUSE_SPARK_LOCAL_IP": "127.0.0.1",
+        # On the cluster, spark-submit reads the cluster's private spark-defaults.conf (its secret).
+        **({"SPARK_CONF_DIR": str(spark_cluster.conf_dir(settings.home))} if cluster else {}),
     }
 
 

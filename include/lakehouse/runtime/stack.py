@@ -16,14 +16,14 @@ import secrets
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 import psutil
 
 from lakehouse.config import Settings, read_env_file
-from lakehouse.runtime import airflow_stack, deployment, install, minio, postgres
+from lakehouse.runtime import airflow_stack, deployment, install, minio, postgres, spark_cluster
 from lakehouse.runtime.processes import (
     ProcessManager,
     ProcessSpec,
@@ -71,6 +71,10 @@ class Paths:
     def mode_file(self) -> Path:
         return self.run / "mode"
 
+    @property
+    def spark_workers_file(self) -> Path:
+        return self.run / "spark_workers"
+
 
 def generate_credentials() -> dict[str, str]:
     """Fresh secrets for every part of the stack; each part gets its own."""
@@ -84,6 +88,8 @@ def generate_credentials() -> dict[str, str]:
         "LAKEHOUSE_S3_SECRET_KEY": secrets.token_urlsafe(24),
         "POSTGRES_SUPERUSER_PASSWORD": secrets.token_urlsafe(24),
         "AIRFLOW_DB_PASSWORD": secrets.token_urlsafe(24),
+        # Authenticates the Spark cluster's members to each other (runtime.spark_cluster).
+        "SPARK_AUTH_SECRET": secrets.token_urlsafe(32),
         "AIRFLOW_ADMIN_USER": "admin",
         "AIRFLOW_ADMIN_PASSWORD": secrets.token_urlsafe(12),
         "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
@@ -135,9 +141,13 @@ class LocalStack:
     """The parts bound to one settings, mode and home: what `make demo`, `stop`, `status` drive."""
 
     def __init__(self, settings: Settings, mode: Mode = "demo") -> None:
+        self.paths = Paths(settings.home)
+        running = self._running_spark_workers()
+        if settings.spark_workers == 0 and running:
+            # `make status` and `make stop` see the cluster that `make demo` started.
+            settings = replace(settings, spark_workers=running)
         self.settings = settings
         self.mode = mode
-        self.paths = Paths(settings.home)
         self.processes = ProcessManager(self.paths.run, self.paths.logs)
         self.venv_bin = Path(sys.executable).parent
 
@@ -176,6 +186,7 @@ class LocalStack:
         parts = [pg, self.minio_spec(creds)]
         if self.mode == "demo":
             parts.append(self.simulator_spec())
+        parts += spark_cluster.cluster_specs(self.settings, creds, self.base_env())
         airflow_bin = self.venv_bin / "airflow"
         return [
             *parts,
@@ -202,6 +213,7 @@ class LocalStack:
         dag_processor_log = self.processes.log_file("airflow-dag-processor")
         airflow_stack.unpause_dags(self.settings, creds, dag_processor_log)
         self.paths.mode_file.write_text(self.mode)
+        self.paths.spark_workers_file.write_text(str(self.settings.spark_workers))
 
     def down(self, echo: Callable[[str], None] = print) -> None:
         creds = read_env_file(self.paths.credentials)
@@ -239,6 +251,13 @@ class LocalStack:
 
     # ---- steps --------------------------------------------------------------------------------
 
+    def _running_spark_workers(self) -> int:
+        """How many Spark workers the running stack was started with (0: local mode)."""
+        path = self.paths.spark_workers_file
+        if not path.exists() or not any(self._known_names()):
+            return 0
+        return int(path.read_text().strip() or 0)
+
     def _check_mode(self) -> None:
         mode_file = self.paths.mode_file
         if mode_file.exists() and any(self._known_names()):
@@ -247,6 +266,12 @@ class LocalStack:
                 raise StartupError(
                     f"the stack is running in {running} mode; run `make stop` before switching to "
                     f"{self.mode} mode"
+                )
+            workers = self._running_spark_workers()
+            if self.paths.spark_workers_file.exists() and workers != self.settings.spark_workers:
+                raise StartupError(
+                    f"the stack is running with {workers} Spark workers; run `make stop` before "
+                    f"starting it with LAKEHOUSE_SPARK_WORKERS={self.settings.spark_workers}"
                 )
 
     def _check_ports(self, specs: list[ProcessSpec]) -> None:
@@ -262,6 +287,8 @@ class LocalStack:
 
     def _before_start(self, spec: ProcessSpec, creds: dict[str, str]) -> None:
         """What a part needs on disk before it can start: a database cluster, a migrated schema."""
+        if spec.name == spark_cluster.MASTER:
+            spark_cluster.write_conf(self.settings.home, creds["SPARK_AUTH_SECRET"])
         if spec.name == "postgres":
             postgres.init_postgres(self.paths.pgdata, creds["POSTGRES_SUPERUSER_PASSWORD"])
         if spec.name == "airflow-api-server" and self.processes.process(spec.name) is None:
