@@ -42,6 +42,11 @@ The lakehouse is up.
   Query           .venv/bin/lakehouse query "select count(*) from silver.coin_prices"
   Status / stop   make status / make stop"""
     )
+    if stack.settings.spark_workers:
+        print(
+            f"  Spark master    http://127.0.0.1:{ports.spark_master_ui}  "
+            f"({stack.settings.spark_workers} workers; the stream runs on them)"
+        )
     _print_budget(settings, stack.mode)
     return 0
 
