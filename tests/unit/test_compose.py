@@ -11,6 +11,7 @@ import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -36,7 +37,8 @@ AIRFLOW_SERVICES = (
 )
 # Well-formed secrets, as a user's .env would hold them.
 SECRETS = {
-    "POSTGRES_PASSWORD": "pg-3f9a1c0e7d2b",
+    "POSTGRES_SUPERUSER_PASSWORD": "pg-3f9a1c0e7d2b",
+    "AIRFLOW_DB_PASSWORD": "af-7e2c4a9b1d0f",
     "MINIO_ROOT_USER": "lakehouse-root",
     "MINIO_ROOT_PASSWORD": "root-8c1e5b7a9f",
     "LAKEHOUSE_S3_ACCESS_KEY": "lakehouse-pipeline",
@@ -104,6 +106,11 @@ def compose_problems(config: dict[str, Any]) -> list[str]:
             check_airflow_env({k: str(v) for k, v in env.items()})
         except DeploymentError as exc:
             problems.append(f"{name}: {exc}")
+    database = urlsplit(
+        str(services["airflow-init"]["environment"]["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+    )
+    if database.username == services["postgres"]["environment"].get("POSTGRES_USER", "postgres"):
+        problems.append(f"Airflow logs in as PostgreSQL's superuser {database.username!r}")
     if services["airflow-init"].get("command") != ["lakehouse", "airflow-init"]:
         problems.append("airflow-init does not run `lakehouse airflow-init`")
     if services.get("lake-init", {}).get("command") != ["lakehouse", "lake-init"]:
@@ -156,6 +163,17 @@ def test_a_compose_missing_a_connection_or_pool_fails(
     problems = compose_problems(resolved(broken))
 
     assert any(problem in found for found in problems), problems
+
+
+def test_airflow_as_postgres_superuser_fails(tmp_path: Path) -> None:
+    broken = tmp_path / "docker-compose.yaml"
+    broken.write_text(
+        COMPOSE.read_text().replace("POSTGRES_USER: postgres", "POSTGRES_USER: airflow")
+    )
+
+    problems = compose_problems(resolved(broken))
+
+    assert "Airflow logs in as PostgreSQL's superuser 'airflow'" in problems
 
 
 def test_a_published_port_on_every_interface_fails(tmp_path: Path) -> None:
