@@ -204,23 +204,87 @@ def _running_mode(settings: Settings) -> Mode:
 
 
 def _query(settings: Settings, args: argparse.Namespace) -> int:
-    from lakehouse.query import (
-        QueryError,
-        delta_storage_options,
-        format_rows,
-        open_lake,
-        run_query,
-    )
+    from lakehouse.query import QueryError, format_rows, open_lake, run_query
 
-    lake_root = args.lake or settings.lake.uri("")
-    storage = {} if args.lake else delta_storage_options(settings.lake)
+    lake_root, storage = _lake_location(settings, args)
     try:
-        columns, rows = run_query(args.sql, open_lake(lake_root.rstrip("/"), storage))
+        columns, rows = run_query(args.sql, open_lake(lake_root, storage, as_of=args.as_of))
     except QueryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     print(format_rows(columns, rows, args.format))
     return 0
+
+
+def _tables(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from lakehouse.catalog import describe_tables
+    from lakehouse.query import format_rows
+
+    lake_root, storage = _lake_location(settings, args)
+    now = datetime.now(UTC)
+    columns = ["table", "version", "last_commit", "operation", "rows", "files", "mib", "age_s"]
+    rows = [
+        (
+            info.name,
+            info.version,
+            info.last_commit,
+            info.last_operation,
+            info.rows,
+            info.files,
+            round(info.size_bytes / 2**20, 2),
+            round(info.age(now).total_seconds()),
+        )
+        for info in describe_tables(lake_root, storage)
+    ]
+    print(format_rows(columns, rows, args.format))
+    return 0
+
+
+def _history(settings: Settings, args: argparse.Namespace) -> int:
+    import json
+
+    from lakehouse.catalog import UnknownTable, table_history
+    from lakehouse.query import format_rows
+
+    lake_root, storage = _lake_location(settings, args)
+    try:
+        commits = table_history(lake_root, args.table, storage, args.limit)
+    except UnknownTable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    columns = ["version", "timestamp", "operation", "metrics"]
+    rows = [
+        (c["version"], c["timestamp"], c["operation"], json.dumps(c["metrics"], sort_keys=True))
+        for c in commits
+    ]
+    print(format_rows(columns, rows, args.format))
+    return 0
+
+
+def _lake_location(settings: Settings, args: argparse.Namespace) -> tuple[str, dict[str, str]]:
+    """The lake's root and object-store options: --lake's local folder, or the bucket."""
+    from lakehouse.query import delta_storage_options
+
+    if args.lake:
+        return str(args.lake).rstrip("/"), {}
+    return settings.lake.uri("").rstrip("/"), delta_storage_options(settings.lake)
+
+
+def _as_of(text: str) -> int | datetime:
+    """--as-of: a Delta version (a whole number) or an ISO 8601 time."""
+    from datetime import UTC, datetime
+
+    if text.isdigit():
+        return int(text)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is neither a version number nor an ISO 8601 time"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _simulate(settings: Settings, args: argparse.Namespace) -> int:
@@ -363,7 +427,27 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("sql", help='e.g. "select * from silver.coin_prices limit 5"')
     query.add_argument("--format", choices=("table", "csv", "json"), default="table")
     query.add_argument("--lake", help="a local lake folder instead of the configured bucket")
+    query.add_argument(
+        "--as-of",
+        type=_as_of,
+        help="time travel: every table at this Delta VERSION, or as it was at this TIMESTAMP "
+        "(ISO 8601, UTC unless it says otherwise)",
+    )
     query.set_defaults(run=_query)
+
+    tables = commands.add_parser(
+        "tables", help="every table: version, last commit, rows, files, size, freshness"
+    )
+    tables.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    tables.add_argument("--lake", help="a local lake folder instead of the configured bucket")
+    tables.set_defaults(run=_tables)
+
+    history = commands.add_parser("history", help="a table's commits, newest first")
+    history.add_argument("table", help="layer.name, e.g. silver.coin_prices")
+    history.add_argument("--limit", type=int, default=20, help="how many commits (default 20)")
+    history.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    history.add_argument("--lake", help="a local lake folder instead of the configured bucket")
+    history.set_defaults(run=_history)
 
     stream = commands.add_parser(
         "stream", help="the streaming job: stop it gracefully, allow it to start, show status"

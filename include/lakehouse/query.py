@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import duckdb
 from deltalake import DeltaTable
+from deltalake.exceptions import DeltaError
 
 from lakehouse.config import LakeSettings
 from lakehouse.tables import ALL_TABLES, TableSpec
@@ -63,12 +64,15 @@ def open_lake(
     lake_root: str,
     storage_options: Mapping[str, str] | None = None,
     tables: Iterable[TableSpec] = ALL_TABLES,
+    as_of: int | datetime | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection on which each existing table answers to its `layer.name`.
 
     Tables that have not been written yet are left out rather than shown empty, so a query on them
     fails as DuckDB's own "does not exist" error (turned into a QueryError by run_query). Each
-    table is read at the Delta version current when this is called: reopen to see newer commits.
+    table is read at the Delta version current when this is called (reopen to see newer commits),
+    or, with `as_of`, at that version number or at the version current at that time (time
+    travel); a table without such a version is left out the same way.
 
     The connection is read-only towards the machine: once the tables are registered, DuckDB's
     external access is switched off and its configuration locked. The lake's tables are Arrow
@@ -88,7 +92,10 @@ def open_lake(
         uri = table_uri(lake_root, ref)
         if not DeltaTable.is_deltatable(uri, storage_options=options):
             continue
-        dataset = DeltaTable(uri, storage_options=options).to_pyarrow_dataset()
+        table = DeltaTable(uri, storage_options=options)
+        if as_of is not None and not _travel(table, as_of):
+            continue
+        dataset = table.to_pyarrow_dataset()
         internal = f"{_DATASET_PREFIX}{ref.layer}__{ref.name}"
         conn.register(internal, dataset)
         conn.execute(
@@ -98,6 +105,25 @@ def open_lake(
     conn.execute("SET enable_external_access = false")
     conn.execute("SET lock_configuration = true")
     return conn
+
+
+def _travel(table: DeltaTable, as_of: int | datetime) -> bool:
+    """Load `table` as of a version or a time; False when it has no such version.
+
+    A time picks the newest commit made at or before it, by the commits' own timestamps: delta-rs
+    would load version 0 for a time before the table existed, which must read as absent.
+    """
+    if isinstance(as_of, datetime):
+        cutoff = as_of.timestamp() * 1000
+        versions = [c["version"] for c in table.history() if c["timestamp"] <= cutoff]
+        if not versions:
+            return False
+        as_of = max(versions)
+    try:
+        table.load_as_version(as_of)
+    except DeltaError:
+        return False
+    return True
 
 
 def available_tables(conn: duckdb.DuckDBPyConnection) -> list[str]:
