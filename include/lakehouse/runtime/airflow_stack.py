@@ -114,7 +114,7 @@ def airflow_env(
         "AIRFLOW_VAR_LAKEHOUSE_SPARK_IVY_DIR": str(install.ivy_dir(settings.tools_dir)),
         "AIRFLOW_VAR_LAKEHOUSE_SPARK_LOGSTORE_JAR": str(install.logstore_jar(settings.tools_dir)),
         "AIRFLOW_VAR_LAKEHOUSE_SPARK_UI_PORT": str(ports.spark_ui),
-        "AIRFLOW_VAR_LAKEHOUSE_SPARK_LOCAL_IP": "127.0.0.1",
+        "AIRFLOW_VAR_LAKEHOUSE_SPARK_LOCAL_IP": spark_cluster.LOCAL_IP,
         # On the cluster, spark-submit reads the cluster's private spark-defaults.conf (its secret).
         **({"SPARK_CONF_DIR": str(spark_cluster.conf_dir(settings.home))} if cluster else {}),
     }

@@ -11,6 +11,7 @@ runs as a system user of its own.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tempfile
 import warnings
@@ -91,8 +92,6 @@ def init_postgres(data_dir: Path, superuser_password: str) -> None:
         pwfile.write_text(superuser_password + "\n")
         if user is not None:
             _hand_over(Path(scratch), user)
-            import shutil
-
             shutil.chown(pwfile, user)
         subprocess.run(
             [str(postgres_bin() / "initdb"), "-D", str(data_dir), "--auth=scram-sha-256",
