@@ -48,8 +48,8 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: tools                          ## benchmarks that print figures (medians)
-	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+bench: tools                          ## benchmarks: figures into bench/results/<date>.json (QUICK=1: short)
+	$(BIN)/python bench/run.py $(if $(QUICK),--quick)
 
 clean: stop                           ## remove local state (data, logs, credentials); keeps .tools
 	rm -rf .lakehouse

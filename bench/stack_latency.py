@@ -1,124 +1,268 @@
-"""Benchmark on a running stack (`make demo`): freshness, collection task time, scheduling delay.
+"""Benchmark on a running stack (`make demo`): freshness, scheduling delay, memory of every part.
 
-Targets (DESIGN.md): raw object landed -> silver row visible p95 <= 10 s; interval end -> silver
-p95 <= 20 s; collection task p95 <= 3 s; scheduling delay p95 <= 5 s.
+Targets (DESIGN.md and issue 11): raw object landed -> silver row visible p95 <= 10 s; gold
+p95 <= 60 s; collection task p95 <= 3 s; scheduling delay p95 <= 5 s; the stack <= 6 GiB.
 
-Freshness is measured with probe envelopes: each lands a /simple/price response for a minute of
-the year 2000 (so it never collides with collected data) through the raw-zone writer, and the time
-until its row is visible in silver.coin_prices is taken. Collection and scheduling figures come from
-Airflow's REST API over the task instances of collect_coingecko that already ran.
+Freshness is measured with probes, each a real collector envelope (a /simple/price response for a
+minute of the year 2000, so it never collides with collected data) landed through the raw-zone
+writer. A probe is timed from its object's LastModified in MinIO to the first query (delta-rs and
+DuckDB, as `lakehouse query` reads) that returns its row: in silver.coin_prices, then its 1m bar in
+gold.coin_ohlc. Probes land every few seconds at uneven moments, so they meet every phase of the
+stream's micro-batches, and all of them are watched at once.
+
+The figures count only after a warm-up (10 minutes of the stream driver and of the scheduler; the
+bench waits for what is missing): the first micro-batches and scheduler loops of a fresh start
+measure the start. Scheduling delay is, per scheduled run of every collection DAG, the time from
+the end of its data interval (`run_after`) to its first task's start, from Airflow's REST API.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import statistics
+import random
 import sys
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
+import psutil
 import requests
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from figures import Figure, spread
+
+from lakehouse import tables
 from lakehouse.config import Settings, read_env_file
 from lakehouse.query import delta_storage_options, open_lake, run_query
-from lakehouse.raw_zone import ApiResponse, DataInterval, Envelope, RawZoneWriter, s3_client
+from lakehouse.raw_zone import (
+    ApiResponse,
+    DataInterval,
+    Envelope,
+    RawZoneWriter,
+    s3_client,
+)
 from lakehouse.runtime.airflow_stack import api_token
+from lakehouse.runtime.stack import LocalStack, family_rss
+from lakehouse.sources.registry import sources
 
-PROBES = 12
+SECTION = "stack"
+WARM_UP = timedelta(minutes=10)
+QUICK_WARM_UP = timedelta(minutes=2)
 RECENT = timedelta(minutes=45)
-"""Scheduling delay counts only scheduled runs due this recently: older ones include the runs
-Airflow started late after a stop of the scheduler or of the stack, which measure the stop."""
+"""Scheduling delay counts scheduled runs due this recently (and after the warm-up): older ones
+include the runs Airflow started late after a stop of the scheduler or of the stack."""
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+PROBE_EVERY = (4.0, 9.0)
+"""Seconds between two probes, drawn uniformly: uneven against the 5 s trigger."""
+PROBE_TIMEOUT = 240.0
+GIB = 2**30
 
 
-def p95(values: list[float]) -> float:
-    return (
-        statistics.quantiles(values, n=20, method="inclusive")[18] if len(values) > 1 else values[0]
-    )
+@dataclass
+class Probe:
+    minute: datetime
+    key: str
+    landed: datetime
+    silver: float | None = None
+    gold: float | None = None
 
 
-def freshness(settings: Settings) -> list[float]:
+def probe_envelope(minute: datetime, number: int, run_tag: int) -> Envelope:
+    """A collector's envelope of a /simple/price answer for `minute` (bitcoin in usd)."""
+    body = {"bitcoin": {"usd": 1.0 + number, "last_updated_at": int(minute.timestamp())}}
+    response = ApiResponse(
+        "coingecko", "simple_price", "bench://probe", {"probe": str(run_tag)}, 200,
+        json.dumps(body).encode(), datetime.now(UTC),
+    )  # fmt: skip
+    return Envelope(response, DataInterval(minute, minute + timedelta(minutes=1)), "live", "bench")
+
+
+def last_modified(s3: Any, bucket: str, key: str) -> datetime:
+    """The object's LastModified as ListObjectsV2 gives it (milliseconds, unlike HEAD's header)."""
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)["Contents"][0]
+    modified: datetime = listed["LastModified"]
+    return modified.astimezone(UTC)
+
+
+def _visible(settings: Settings, probes: list[Probe]) -> tuple[set[datetime], set[datetime]]:
+    """The probe minutes that silver.coin_prices, and gold.coin_ohlc's 1m bars, return now."""
     lake = settings.lake
-    writer = RawZoneWriter(s3_client(lake), lake.bucket)
-    storage = delta_storage_options(lake)
+    conn = open_lake(
+        lake.uri(""),
+        delta_storage_options(lake),
+        tables=(tables.SILVER_COIN_PRICES, tables.GOLD_COIN_OHLC),
+    )
+    minutes = ", ".join(f"to_timestamp({int(p.minute.timestamp())})" for p in probes)
+    _, silver = run_query(
+        "select distinct price_ts from silver.coin_prices where coin_id = 'bitcoin' "
+        f"and vs_currency = 'usd' and price_ts in ({minutes})",
+        conn,
+    )
+    try:
+        _, gold = run_query(
+            "select distinct bar_start from gold.coin_ohlc where coin_id = 'bitcoin' "
+            f"and vs_currency = 'usd' and bar = '1m' and bar_start in ({minutes})",
+            conn,
+        )
+    except Exception:  # gold not written yet on a brand-new lake
+        gold = []
+    return {row[0].astimezone(UTC) for row in silver}, {row[0].astimezone(UTC) for row in gold}
+
+
+def freshness(settings: Settings, count: int, seed: int) -> list[Probe]:
+    """Land `count` probes at uneven moments; watch them until each is in silver and gold."""
+    lake = settings.lake
+    s3 = s3_client(lake)
+    writer = RawZoneWriter(s3, lake.bucket)
+    rng = random.Random(seed)
     run_tag = int(time.time())
-    delays = []
-    for probe in range(PROBES):
-        minute = EPOCH + timedelta(minutes=run_tag % 500_000 + probe)
-        body = {"bitcoin": {"usd": 1.0 + probe, "last_updated_at": int(minute.timestamp())}}
-        response = ApiResponse(
-            "coingecko", "simple_price", "bench://probe", {"probe": str(run_tag)}, 200,
-            json.dumps(body).encode(), datetime.now(UTC),
-        )  # fmt: skip
-        envelope = Envelope(
-            response, DataInterval(minute, minute + timedelta(minutes=1)), "live", "bench"
-        )
-        landed = time.monotonic()
-        writer.write(envelope)
-        sql = (
-            "select count(*) from silver.coin_prices "
-            f"where price_ts = to_timestamp({int(minute.timestamp())})"
-        )
-        while time.monotonic() - landed < 120:
-            _, rows = run_query(sql, open_lake(lake.uri(""), storage))
-            if rows[0][0] == 1:
-                break
-            time.sleep(0.25)
-        delays.append(time.monotonic() - landed)
-        print(f"  probe {probe + 1:2d}: visible in silver after {delays[-1]:5.1f}s", flush=True)
-    return delays
+    probes: list[Probe] = []
+    next_landing = time.monotonic()
+    started = time.monotonic()
+    while True:
+        if len(probes) < count and time.monotonic() >= next_landing:
+            minute = EPOCH + timedelta(minutes=run_tag % 500_000 + len(probes))
+            envelope = probe_envelope(minute, len(probes), run_tag)
+            key = writer.write(envelope).key
+            probes.append(Probe(minute, key, last_modified(s3, lake.bucket, key)))
+            next_landing = time.monotonic() + rng.uniform(*PROBE_EVERY)
+        waiting = [p for p in probes if p.silver is None or p.gold is None]
+        if len(probes) == count and not waiting:
+            return probes
+        if time.monotonic() - started > PROBE_TIMEOUT + count * PROBE_EVERY[1]:
+            return probes
+        if waiting:
+            in_silver, in_gold = _visible(settings, waiting)
+            now = datetime.now(UTC)
+            for probe in waiting:
+                if probe.silver is None and probe.minute in in_silver:
+                    probe.silver = (now - probe.landed).total_seconds()
+                    print(
+                        f"  probe {probes.index(probe) + 1:2d}: silver after {probe.silver:5.1f} s"
+                    )
+                if probe.gold is None and probe.minute in in_gold:
+                    probe.gold = (now - probe.landed).total_seconds()
+        time.sleep(0.25)
 
 
-def airflow_figures(settings: Settings) -> tuple[list[float], list[float]]:
-    token = api_token(settings, read_env_file(settings.credentials_file))
-    base = f"http://127.0.0.1:{settings.ports.airflow}"
-    instances = requests.get(
-        f"{base}/api/v2/dags/collect_coingecko/dagRuns/~/taskInstances",
-        params={"state": "success", "limit": 200, "order_by": "-start_date"},
+def _runs(base: str, token: str, dag_id: str, since: datetime) -> list[dict[str, Any]]:
+    response = requests.get(
+        f"{base}/api/v2/dags/{dag_id}/dagRuns/~/taskInstances",
+        params={"run_after_gte": since.isoformat(), "limit": "1000"},
         headers={"Authorization": f"Bearer {token}"},
         timeout=30,
-    ).json()["task_instances"]
-    durations = [float(ti["duration"]) for ti in instances if ti.get("duration") is not None]
-    since = datetime.now(UTC) - RECENT
-    delays = [
-        # run_after is when a run was due: the end of its data interval.
-        (
-            datetime.fromisoformat(ti["start_date"]) - datetime.fromisoformat(ti["run_after"])
-        ).total_seconds()
-        for ti in instances
-        if ti.get("start_date")
-        and ti.get("run_after")
-        and str(ti.get("dag_run_id", "")).startswith("scheduled__")
-        and datetime.fromisoformat(ti["run_after"]) >= since
-    ]
-    return durations, delays
-
-
-def report(label: str, values: list[float], target: str) -> None:
-    print(
-        f"{label}: median {statistics.median(values):.2f}s, p95 {p95(values):.2f}s "
-        f"over {len(values)} (target {target})"
     )
+    response.raise_for_status()
+    instances: list[dict[str, Any]] = response.json()["task_instances"]
+    return instances
 
 
-def main() -> int:
-    settings = Settings.from_env()
+def scheduling(settings: Settings, since: datetime) -> tuple[list[float], list[float]]:
+    """Per scheduled run of each collection DAG due since `since`: interval end -> first task
+    start; and the durations of their tasks."""
+    token = api_token(settings, read_env_file(settings.credentials_file))
+    base = f"http://127.0.0.1:{settings.ports.airflow}"
+    first_start: dict[tuple[str, str], datetime] = {}
+    due: dict[tuple[str, str], datetime] = {}
+    durations = []
+    for source in sources().values():
+        for ti in _runs(base, token, source.dag_id, since):
+            if not str(ti.get("dag_run_id", "")).startswith("scheduled__"):
+                continue
+            if ti.get("duration") is not None and ti.get("state") == "success":
+                durations.append(float(ti["duration"]))
+            if not ti.get("start_date") or not ti.get("run_after"):
+                continue
+            run = (source.dag_id, ti["dag_run_id"])
+            started = datetime.fromisoformat(ti["start_date"])
+            due[run] = datetime.fromisoformat(ti["run_after"])
+            first_start[run] = min(first_start.get(run, started), started)
+    delays = [(first_start[run] - due[run]).total_seconds() for run in first_start]
+    return delays, durations
+
+
+def stream_driver() -> psutil.Process | None:
+    """The stream job's driver JVM (spark-submit of jobs/lakehouse_stream.py)."""
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if "java" in cmdline and "lakehouse_stream.py" in cmdline:
+            return proc
+    return None
+
+
+def memory(stack: LocalStack) -> dict[str, int]:
+    """Resident memory per part; the stream driver (it runs under the scheduler) on its own."""
+    parts = {part.name: part.rss_bytes for part in stack.status() if part.rss_bytes}
+    driver = stream_driver()
+    if driver is not None:
+        driver_rss = family_rss(driver)
+        parts["spark-driver (lakehouse_stream)"] = driver_rss
+        if "airflow-scheduler" in parts:
+            parts["airflow-scheduler"] -= driver_rss
+    return parts
+
+
+def _started(proc: psutil.Process | None) -> datetime:
+    return datetime.fromtimestamp(proc.create_time(), UTC) if proc else datetime.now(UTC)
+
+
+def stack_is_up(settings: Settings) -> bool:
     try:
-        requests.get(f"http://127.0.0.1:{settings.ports.airflow}/api/v2/monitor/health", timeout=3)
+        url = f"http://127.0.0.1:{settings.ports.airflow}/api/v2/monitor/health"
+        return requests.get(url, timeout=3).ok
     except requests.RequestException:
+        return False
+
+
+def measure(quick: bool = False, env: Mapping[str, str] | None = None) -> list[Figure]:
+    """The stack's figures; none when no stack is running (it says so)."""
+    settings = Settings.from_env(env)
+    if not stack_is_up(settings):
         print("skipped: needs the running stack (make demo)")
-        return 0
-    durations, scheduling = airflow_figures(settings)
-    if durations:
-        report("collection task duration", durations, "p95 <= 3 s")
-    if scheduling:
-        report(
-            f"scheduling delay, interval end -> task start (scheduled runs due in the last "
-            f"{RECENT.total_seconds() / 60:.0f} min)",
-            scheduling,
-            "p95 <= 5 s",
-        )
-    report("freshness, raw landed -> silver visible", freshness(settings), "p95 <= 10 s")
+        return []
+    stack = LocalStack(settings)
+    scheduler = _started(stack.processes.process("airflow-scheduler"))
+    warm = max(scheduler, _started(stream_driver())) + WARM_UP
+    if not quick and datetime.now(UTC) < warm:
+        wait = (warm - datetime.now(UTC)).total_seconds()
+        print(f"warming up: {wait:.0f} s until the driver and the scheduler ran 10 minutes")
+        time.sleep(wait)
+    figures: list[Figure] = []
+    # A quick run takes what there is, past the scheduler's first two minutes.
+    since = max(datetime.now(UTC) - RECENT, scheduler + (QUICK_WARM_UP if quick else WARM_UP))
+    delays, durations = scheduling(settings, since)
+    figures += spread(SECTION, "scheduling delay, interval end -> first task start", delays,
+                      {95: 5.0})  # fmt: skip
+    figures += spread(SECTION, "collection task duration", durations, {95: 3.0})
+    probes = freshness(settings, 10 if quick else 30, seed=int(time.time()))
+    silver = [p.silver for p in probes if p.silver is not None]
+    gold = [p.gold for p in probes if p.gold is not None]
+    figures += spread(SECTION, "landed -> silver visible", silver, {95: 10.0})
+    figures += spread(SECTION, "landed -> gold visible", gold, {95: 60.0})
+    missing = len(probes) - len(silver)
+    if missing:
+        print(f"  {missing} of {len(probes)} probes never reached silver within the wait")
+    figures.append(Figure(SECTION, "probes missing in silver", missing, "", "0", missing == 0))
+    parts = memory(stack)
+    for name, rss in sorted(parts.items()):
+        figures.append(Figure(SECTION, f"memory: {name}", rss / GIB, "GiB"))
+    total = sum(parts.values()) / GIB
+    figures.append(Figure(SECTION, "memory: the stack", total, "GiB", "<= 6 GiB", total <= 6.0))
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="10 probes, no warm-up wait")
+    args = parser.parse_args(argv)
+    for figure in measure(args.quick):
+        value = "-" if figure.value is None else f"{figure.value:.2f} {figure.unit}"
+        print(f"{figure.name}: {value} {figure.target}".rstrip())
     return 0
 
 

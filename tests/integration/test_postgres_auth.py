@@ -12,10 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import free_port
 
 from lakehouse.runtime import postgres
-from lakehouse.runtime.processes import ProcessManager
+from lakehouse.runtime.processes import ProcessManager, free_port
 
 pytestmark = pytest.mark.integration
 

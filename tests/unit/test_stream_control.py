@@ -146,4 +146,7 @@ def test_table_properties_keep_the_log_at_least_as_long_as_removed_files() -> No
     )
     assert props["delta.deletedFileRetentionDuration"] == "interval 4320 minutes"
     assert props["delta.logRetentionDuration"] == "interval 4320 minutes"
-    assert props["delta.autoOptimize.autoCompact"] == "true"
+    # Off unless asked for: the scheduled OPTIMIZE compacts (see sinks.AUTO_COMPACT).
+    assert props["delta.autoOptimize.autoCompact"] == "false"
+    asked = table_properties(StreamOptions("lake", "cp", compact_min_files=50))
+    assert asked["delta.autoOptimize.autoCompact"] == "true"

@@ -8,7 +8,8 @@ bucket and nothing else: no other bucket, no bucket creation or deletion, no adm
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -116,3 +117,33 @@ def ensure_pipeline_user(lake: LakeSettings, creds: Mapping[str, str]) -> None:
     except MinioAdminException as exc:
         if "XMinioAdminPolicyChangeAlreadyApplied" not in str(exc):
             raise
+
+
+@contextmanager
+def scratch_minio(home: Path, bucket: str = "lake") -> Iterator[LakeSettings]:
+    """A MinIO of its own under `home`, started as the stack starts its own but on free ports,
+    with one empty bucket and the root key; stopped on exit. For tests and benchmarks that must
+    run on the real store without touching a running stack's lake."""
+    from lakehouse.raw_zone import s3_client
+    from lakehouse.runtime.processes import free_port
+    from lakehouse.runtime.stack import LocalStack, ensure_credentials
+
+    base = Settings.from_env({"LAKEHOUSE_HOME": str(home)})
+    ports = replace(base.ports, minio=free_port(), minio_console=free_port())
+    creds = ensure_credentials(home / "credentials.env")
+    lake = LakeSettings(
+        bucket=bucket,
+        endpoint_url=f"http://127.0.0.1:{ports.minio}",
+        access_key=creds["MINIO_ROOT_USER"],
+        secret_key=creds["MINIO_ROOT_PASSWORD"],
+    )
+    settings = replace(base, ports=ports, lake=lake)
+    install.ensure_minio(settings.tools_dir)
+    stack = LocalStack(settings)
+    spec = stack.minio_spec(creds)
+    stack.processes.start(spec)
+    try:
+        s3_client(lake).create_bucket(Bucket=bucket)
+        yield lake
+    finally:
+        stack.processes.stop(spec.name)

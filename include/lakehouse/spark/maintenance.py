@@ -1,9 +1,8 @@
 """OPTIMIZE and VACUUM on a schedule, run by each table's own writer between micro-batches.
 
-Tables are created with `delta.autoOptimize.autoCompact`: after a commit that leaves
-`compact_min_files` small files in a partition, Delta compacts them in the writing thread, so the
-number of live files stays bounded without a schedule. On top, the writer of each table runs
-OPTIMIZE every `optimize_minutes` and VACUUM (keeping `vacuum_retain_hours`) every
+The writer of each table runs OPTIMIZE every `optimize_minutes`, which bounds the number of live
+files (Delta's auto-compaction is off unless `compact_min_files` asks for it, see
+`lakehouse.spark.sinks.AUTO_COMPACT`), and VACUUM (keeping `vacuum_retain_hours`) every
 `vacuum_minutes`, after a micro-batch and in the same thread: maintenance never runs concurrently
 with a write of the same table, and the single-writer rule holds. OPTIMIZE commits are
 dataChange=false, so the stream reading bronze ignores them.

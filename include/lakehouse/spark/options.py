@@ -66,8 +66,8 @@ class StreamOptions:
     )
     once: bool = _option(False, help="process everything available, then exit")
     optimize_minutes: float = _option(
-        60.0,
-        help="OPTIMIZE every table this often (auto-compaction runs regardless)",
+        15.0,
+        help="OPTIMIZE every table this often",
         bound="non_negative",
         variable=True,
         group=MAINTENANCE,
@@ -87,9 +87,10 @@ class StreamOptions:
         group=MAINTENANCE,
     )
     compact_min_files: int = _option(
-        50,
-        help="auto-compaction: small files in a partition before a commit compacts them",
-        bound="positive",
+        0,
+        help="Delta auto-compaction after a commit that leaves this many small files in a "
+        "partition (0: off; the scheduled OPTIMIZE compacts)",
+        bound="non_negative",
         group=MAINTENANCE,
     )
     log_retention_hours: float = _option(

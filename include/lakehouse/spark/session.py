@@ -78,7 +78,10 @@ def configure_session(spark: SparkSession, options: StreamOptions) -> None:
         "spark.databricks.delta.snapshotPartitions",
         str(max(1, spark.sparkContext.defaultParallelism)),
     )
-    spark.conf.set("spark.databricks.delta.autoCompact.minNumFiles", str(options.compact_min_files))
+    if options.compact_min_files > 0:
+        spark.conf.set(
+            "spark.databricks.delta.autoCompact.minNumFiles", str(options.compact_min_files)
+        )
     if options.vacuum_retain_hours < 168:
         # Delta refuses a retention below its default (7 days) unless told this is deliberate.
         spark.conf.set("spark.databricks.delta.retentionDurationCheck.enabled", "false")

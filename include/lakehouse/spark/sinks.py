@@ -28,11 +28,12 @@ from lakehouse.spark.transforms import newer_than
 TXN_APP_ID = "spark.databricks.delta.write.txnAppId"
 TXN_VERSION = "spark.databricks.delta.write.txnVersion"
 
-TABLE_PROPERTIES = {
-    # Compaction after commits that leave `minNumFiles` small files in a partition (the session
-    # conf spark.databricks.delta.autoCompact.minNumFiles, 50 by default).
-    "delta.autoOptimize.autoCompact": "true",
-}
+AUTO_COMPACT = "delta.autoOptimize.autoCompact"
+"""Compaction after commits that leave `minNumFiles` small files in a partition (the session conf
+spark.databricks.delta.autoCompact.minNumFiles). Off unless `--compact-min-files` asks for it: in a
+long-running writer, Delta 4.4 compacted after every commit of every table whatever the threshold
+(each MERGE of silver and each append of bronze was followed by an OPTIMIZE of the whole
+partition), which doubled the commits and the work of every micro-batch."""
 
 
 def ensure_table(
@@ -40,7 +41,7 @@ def ensure_table(
     location: str,
     schema: StructType,
     partitions: Sequence[str] = (),
-    properties: Mapping[str, str] = TABLE_PROPERTIES,
+    properties: Mapping[str, str] | None = None,
     fill: Mapping[str, str] | None = None,
 ) -> None:
     """Create the Delta table at `location` unless it exists; add columns it lacks; set properties.
@@ -55,7 +56,7 @@ def ensure_table(
         builder = DeltaTable.createIfNotExists(spark).location(location).addColumns(schema)
         if partitions:
             builder = builder.partitionedBy(*partitions)
-        for key, value in properties.items():
+        for key, value in (properties or {}).items():
             builder = builder.property(key, value)
         builder.execute()
         return
@@ -64,7 +65,7 @@ def ensure_table(
         row["key"]: row["value"]
         for row in spark.sql(f"SHOW TBLPROPERTIES delta.`{sql_location}`").collect()
     }
-    missing_props = {k: v for k, v in properties.items() if current.get(k) != v}
+    missing_props = {k: v for k, v in (properties or {}).items() if current.get(k) != v}
     if missing_props:
         assignments = ", ".join(f"'{k}' = '{v}'" for k, v in missing_props.items())
         spark.sql(f"ALTER TABLE delta.`{sql_location}` SET TBLPROPERTIES ({assignments})")

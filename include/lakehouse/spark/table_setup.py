@@ -16,7 +16,8 @@ log = logging.getLogger(__name__)
 
 
 def table_properties(options: StreamOptions) -> dict[str, str]:
-    """Auto-compaction, and how long removed files and commit files stay (in whole minutes).
+    """Auto-compaction (on only with `compact_min_files`), and how long removed files and commit
+    files stay (in whole minutes).
 
     Delta requires logRetentionDuration >= deletedFileRetentionDuration; with one commit per
     micro-batch and table, the log retention bounds _delta_log (json + crc per commit, a
@@ -25,7 +26,7 @@ def table_properties(options: StreamOptions) -> dict[str, str]:
     deleted = max(1, round(options.vacuum_retain_hours * 60))
     kept_log = max(deleted, round(options.log_retention_hours * 60))
     return {
-        **sinks.TABLE_PROPERTIES,
+        sinks.AUTO_COMPACT: str(options.compact_min_files > 0).lower(),
         "delta.deletedFileRetentionDuration": f"interval {deleted} minutes",
         "delta.logRetentionDuration": f"interval {kept_log} minutes",
     }

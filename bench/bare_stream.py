@@ -1,0 +1,108 @@
+"""The least a stream of the raw zone can do: the job's own source, appended to one Delta table.
+
+`read_raw` is the stream job's reader of the raw zone (explicit envelope schema, recursive listing
+of `raw/`, `maxFilesPerTrigger`); here its rows go straight into one Delta table, no bronze
+columns, no parsing, no MERGE, no lease. The floor benchmark times how soon a landed object is
+visible through it; the trigger-cost benchmark reads its per-trigger progress. Both run on a
+scratch MinIO through s3a (`lakehouse.runtime.minio.scratch_minio`), as the lake does.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from pyspark.sql import SparkSession
+from pyspark.sql.streaming import StreamingQuery
+
+from lakehouse.config import LakeSettings
+from lakehouse.raw_zone import s3_client
+from lakehouse.spark.options import StreamOptions
+from lakehouse.spark.queries import read_raw
+from lakehouse.spark.session import build_spark_session, configure_session
+
+TABLE = "floor/raw_events"
+CHECKPOINT = "_checkpoints/floor"
+
+
+@contextmanager
+def spark_on(lake: LakeSettings) -> Iterator[SparkSession]:
+    """A local[2] session on the scratch lake, stopped on exit."""
+    os.environ["AWS_ACCESS_KEY_ID"] = lake.access_key
+    os.environ["AWS_SECRET_ACCESS_KEY"] = lake.secret_key
+    spark = build_spark_session(
+        "bench_bare_stream",
+        s3_endpoint=lake.endpoint_url,
+        master="local[2]",
+        extra_conf={
+            "spark.ui.enabled": "false",
+            "spark.ui.showConsoleProgress": "false",
+            "spark.sql.shuffle.partitions": "4",
+            # The keys of this scratch MinIO, which differ from one section's MinIO to the next;
+            # the JVM's environment is fixed when the first section starts it.
+            "spark.hadoop.fs.s3a.access.key": lake.access_key,
+            "spark.hadoop.fs.s3a.secret.key": lake.secret_key,
+            "spark.hadoop.fs.s3a.impl.disable.cache": "true",
+        },
+    )
+    try:
+        yield spark
+    finally:
+        spark.stop()
+
+
+def options(lake: LakeSettings, max_files_per_trigger: int = 1000) -> StreamOptions:
+    return StreamOptions(
+        lake_uri=f"s3a://{lake.bucket}", max_files_per_trigger=max_files_per_trigger
+    )
+
+
+def start(
+    spark: SparkSession,
+    lake: LakeSettings,
+    *,
+    trigger_seconds: float | None = None,
+    max_files_per_trigger: int = 1000,
+) -> StreamingQuery:
+    """The bare stream; `trigger_seconds` None: everything available now, then it stops."""
+    opts = options(lake, max_files_per_trigger)
+    configure_session(spark, opts)
+    writer = (
+        read_raw(spark, opts)
+        .writeStream.format("delta")
+        .queryName("floor")
+        .option("checkpointLocation", f"{opts.lake_uri}/{CHECKPOINT}")
+    )
+    if trigger_seconds is None:
+        writer = writer.trigger(availableNow=True)
+    else:
+        writer = writer.trigger(processingTime=f"{trigger_seconds} seconds")
+    return writer.start(f"{opts.lake_uri}/{TABLE}")
+
+
+def put_all(lake: LakeSettings, objects: Iterable[Any], threads: int = 16) -> int:
+    """PUT every object (`.put(s3, bucket)`, as tests/integration/rawgen.py makes them)."""
+    s3 = s3_client(lake)
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return sum(1 for _ in pool.map(lambda obj: obj.put(s3, lake.bucket), objects))
+
+
+def wait_for_progress(query: StreamingQuery, after: int, timeout: float = 120.0) -> None:
+    """Until the query reported more than `after` progress events."""
+    deadline = time.monotonic() + timeout
+    while len(query.recentProgress) <= after and time.monotonic() < deadline:
+        if query.exception() is not None:
+            raise RuntimeError(f"the bare stream failed: {query.exception()}")
+        time.sleep(0.2)
+
+
+def scratch_home(name: str) -> Path:
+    """A fresh folder for one section's scratch MinIO."""
+    import tempfile
+
+    return Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))

@@ -1,0 +1,143 @@
+"""What one trigger of the raw-zone stream costs once many objects have gone through it.
+
+    .venv/bin/python bench/trigger_cost.py [--quick]
+
+Spark's file source lists the whole `raw/` tree on every trigger and keeps a log of every file it
+has seen, so a month of collection (over 400,000 objects) could make every micro-batch slower than
+the one before. This lands `--first` objects (10,000; quick: 1,000) of every endpoint
+(tests/integration/rawgen.py) in a scratch MinIO, lets the job's own source (`bare_stream`) read
+them all, and then lands one object per trigger for a few triggers of 5 s and reads each one's
+progress: `latestOffset` (the listing and the seen-files check), `getBatch` and `queryPlanning`,
+the planning part of `triggerExecution`. Then it lands more objects up to `--second` (100,000;
+quick: 10,000), lets the source read them, and measures again. Target: the planning cost at the
+second size within 20% of the first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "integration"))
+
+import bare_stream
+from figures import Figure
+from rawgen import Generator, RawObject
+
+from lakehouse.config import LakeSettings
+from lakehouse.runtime.minio import scratch_minio
+
+SECTION = "trigger cost"
+PLANNING = ("latestOffset", "getBatch", "queryPlanning")
+"""The parts of a trigger's `durationMs` that plan it (listing included), not the write."""
+TRIGGERS = 8
+TRIGGER_SECONDS = 5.0
+
+
+class Objects:
+    """rawgen's minutes of raw objects, handed out in order."""
+
+    def __init__(self) -> None:
+        self.generator = Generator()
+        self.minute = 0
+        self.pending: list[RawObject] = []
+
+    def take(self, count: int) -> list[RawObject]:
+        while len(self.pending) < count:
+            self.pending.extend(self.generator.minute(self.minute))
+            self.minute += 1
+        taken, self.pending = self.pending[:count], self.pending[count:]
+        return taken
+
+
+def catch_up(spark: Any, lake: LakeSettings) -> None:
+    """Let the source read everything landed so far (availableNow, large batches)."""
+    query = bare_stream.start(spark, lake, max_files_per_trigger=20_000)
+    query.awaitTermination()
+    if query.exception() is not None:
+        raise RuntimeError(f"the catch-up failed: {query.exception()}")
+
+
+def per_trigger(spark: Any, lake: LakeSettings, objects: Objects) -> list[dict[str, int]]:
+    """`durationMs` of TRIGGERS triggers, each with one new object, at the job's batch size."""
+    query = bare_stream.start(spark, lake, trigger_seconds=TRIGGER_SECONDS)
+    try:
+        bare_stream.wait_for_progress(query, after=0)
+        measured = []
+        for _ in range(TRIGGERS):
+            seen = len(query.recentProgress)
+            bare_stream.put_all(lake, objects.take(1))
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                fresh = [p for p in query.recentProgress[seen:] if p["numInputRows"] > 0]
+                if fresh:
+                    measured.append(dict(fresh[0]["durationMs"]))
+                    break
+                time.sleep(0.2)
+        return measured
+    finally:
+        query.stop()
+
+
+def planning_ms(durations: list[dict[str, int]]) -> float:
+    return statistics.median(sum(d.get(part, 0) for part in PLANNING) for d in durations)
+
+
+def measure(quick: bool = False, env: Mapping[str, str] | None = None) -> list[Figure]:
+    sizes = (1_000, 10_000) if quick else (10_000, 100_000)
+    objects = Objects()
+    figures: list[Figure] = []
+    planning: dict[int, float] = {}
+    with (
+        scratch_minio(bare_stream.scratch_home("trigger-cost"), bucket="bench-trigger") as lake,
+        bare_stream.spark_on(lake) as spark,
+    ):
+        landed = 0
+        for size in sizes:
+            started = time.monotonic()
+            landed += bare_stream.put_all(lake, objects.take(size - landed))
+            print(f"landed {landed} objects ({time.monotonic() - started:.0f} s)", flush=True)
+            started = time.monotonic()
+            catch_up(spark, lake)
+            print(f"the source read them ({time.monotonic() - started:.0f} s)", flush=True)
+            durations = per_trigger(spark, lake, objects)
+            landed += len(durations)
+            planning[size] = planning_ms(durations)
+            trigger = statistics.median(d.get("triggerExecution", 0) for d in durations)
+            listing = statistics.median(d.get("latestOffset", 0) for d in durations)
+            print(f"  at {size:,}: planning {planning[size]:.0f} ms, listing {listing:.0f} ms, "
+                  f"whole trigger {trigger:.0f} ms (medians of {len(durations)})")  # fmt: skip
+            figures += [
+                Figure(SECTION, f"planning per trigger at {size:,} objects",
+                       planning[size], "ms", samples=len(durations)),
+                Figure(SECTION, f"listing (latestOffset) at {size:,} objects", listing, "ms",
+                       samples=len(durations)),
+                Figure(SECTION, f"whole trigger at {size:,} objects", trigger, "ms",
+                       samples=len(durations)),
+            ]  # fmt: skip
+    first, second = (planning[size] for size in sizes)
+    ratio = second / first if first else None
+    figures.append(
+        Figure(SECTION, f"planning at {sizes[1]:,} / at {sizes[0]:,}", ratio, "x", "<= 1.2",
+               None if ratio is None else ratio <= 1.2)
+    )  # fmt: skip
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="1,000 and 10,000 objects")
+    args = parser.parse_args(argv)
+    for figure in measure(args.quick):
+        print(f"{figure.name}: {figure.value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
