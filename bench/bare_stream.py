@@ -40,6 +40,7 @@ def spark_on(lake: LakeSettings) -> Iterator[SparkSession]:
         s3_endpoint=lake.endpoint_url,
         master="local[2]",
         extra_conf={
+            "spark.driver.memory": "2g",
             "spark.ui.enabled": "false",
             "spark.ui.showConsoleProgress": "false",
             "spark.sql.shuffle.partitions": "4",
