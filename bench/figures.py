@@ -7,10 +7,11 @@ figure by figure; each benchmark still runs alone and prints its own lines.
 
 from __future__ import annotations
 
+import argparse
 import json
 import platform
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -90,3 +91,14 @@ def write_results(figures: Sequence[Figure], folder: Path, *, quick: bool) -> tu
         f"{cores} cores, {memory_gib} GiB.\n\n" + markdown(figures)
     )
     return json_path, md_path
+
+
+def run_alone(measure: Callable[[bool], list[Figure]], description: str | None, quick: str) -> int:
+    """One benchmark on its own (`python bench/<name>.py [--quick]`): its figures, one a line."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help=quick)
+    args = parser.parse_args()
+    for figure in measure(args.quick):
+        value = "-" if figure.value is None else f"{figure.value:,.2f} {figure.unit}".strip()
+        print(f"{figure.name}: {value} {figure.target}".rstrip())
+    return 0

@@ -14,7 +14,6 @@ stream stop`, then `start`), so that the floor is measured alone on the machine,
 
 from __future__ import annotations
 
-import argparse
 import random
 import sys
 import time
@@ -29,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bare_stream
 import stack_latency
-from figures import Figure, spread
+from figures import Figure, run_alone, spread
 
 from lakehouse.config import LakeSettings, Settings
 from lakehouse.query import delta_storage_options
@@ -114,14 +113,5 @@ def measure(quick: bool = False, env: Mapping[str, str] | None = None) -> list[F
     return figures
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="10 probes instead of 30")
-    args = parser.parse_args(argv)
-    for figure in measure(args.quick):
-        print(f"{figure.name}: {figure.value if figure.value is None else round(figure.value, 2)}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_alone(measure, __doc__, "10 probes instead of 30"))

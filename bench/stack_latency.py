@@ -18,7 +18,6 @@ the end of its data interval (`run_after`) to its first task's start, from Airfl
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import sys
@@ -34,7 +33,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from figures import Figure, spread
+from figures import Figure, run_alone, spread
 
 from lakehouse import tables
 from lakehouse.config import Settings, read_env_file
@@ -256,15 +255,5 @@ def measure(quick: bool = False, env: Mapping[str, str] | None = None) -> list[F
     return figures
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="10 probes, no warm-up wait")
-    args = parser.parse_args(argv)
-    for figure in measure(args.quick):
-        value = "-" if figure.value is None else f"{figure.value:.2f} {figure.unit}"
-        print(f"{figure.name}: {value} {figure.target}".rstrip())
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_alone(measure, __doc__, "10 probes, no warm-up wait"))

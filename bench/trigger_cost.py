@@ -15,7 +15,6 @@ second size within 20% of the first.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
@@ -27,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "integration"))
 
 import bare_stream
-from figures import Figure
+from figures import Figure, run_alone
 from rawgen import Generator, RawObject
 
 from lakehouse.config import LakeSettings
@@ -131,14 +130,5 @@ def measure(quick: bool = False, env: Mapping[str, str] | None = None) -> list[F
     return figures
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="1,000 and 10,000 objects")
-    args = parser.parse_args(argv)
-    for figure in measure(args.quick):
-        print(f"{figure.name}: {figure.value}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_alone(measure, __doc__, "1,000 and 10,000 objects"))
