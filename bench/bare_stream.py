@@ -45,10 +45,12 @@ def spark_on(lake: LakeSettings) -> Iterator[SparkSession]:
             "spark.ui.showConsoleProgress": "false",
             "spark.sql.shuffle.partitions": "4",
             # The keys of this scratch MinIO, which differ from one section's MinIO to the next;
-            # the JVM's environment is fixed when the first section starts it.
+            # the JVM's environment is fixed when the first section starts it. Each section has a
+            # bucket of its own, so Hadoop's cache of file systems (one per bucket) never hands a
+            # section another's endpoint; with the cache off, every call made a file system and
+            # its thread pools, until the JVM could start no more threads.
             "spark.hadoop.fs.s3a.access.key": lake.access_key,
             "spark.hadoop.fs.s3a.secret.key": lake.secret_key,
-            "spark.hadoop.fs.s3a.impl.disable.cache": "true",
         },
     )
     try:
