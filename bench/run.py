@@ -13,7 +13,6 @@ report nothing without it. None of this runs in `make test`: figures are measure
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -27,8 +26,6 @@ import stack_latency
 import trigger_cost
 from figures import Figure, markdown, write_results
 
-from lakehouse.config import Settings, read_env_file
-
 RESULTS = Path(__file__).resolve().parent / "results"
 
 SECTIONS: dict[str, Callable[[bool], list[Figure]]] = {
@@ -38,12 +35,6 @@ SECTIONS: dict[str, Callable[[bool], list[Figure]]] = {
     catch_up.SECTION: catch_up.measure,
     query_point.SECTION: query_point.measure,
 }
-
-
-def load_credentials() -> None:
-    """The local stack's generated keys, as `make demo` wrote them (the environment wins)."""
-    for key, value in read_env_file(Settings.from_env().credentials_file).items():
-        os.environ.setdefault(key, value)
 
 
 def ratio_to_floor(figures: list[Figure]) -> list[Figure]:
@@ -75,7 +66,6 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(chosen) - set(SECTIONS))
     if unknown:
         parser.error(f"unknown section(s) {', '.join(unknown)}; known: {', '.join(SECTIONS)}")
-    load_credentials()
     figures: list[Figure] = []
     for name in chosen:
         print(f"== {name}", flush=True)

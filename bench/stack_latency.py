@@ -46,6 +46,7 @@ from lakehouse.raw_zone import (
     s3_client,
 )
 from lakehouse.runtime.airflow_stack import api_token
+from lakehouse.runtime.processes import http_ok
 from lakehouse.runtime.stack import LocalStack, family_rss
 from lakehouse.sources.registry import sources
 
@@ -211,11 +212,7 @@ def _started(proc: psutil.Process | None) -> datetime:
 
 
 def stack_is_up(settings: Settings) -> bool:
-    try:
-        url = f"http://127.0.0.1:{settings.ports.airflow}/api/v2/monitor/health"
-        return requests.get(url, timeout=3).ok
-    except requests.RequestException:
-        return False
+    return http_ok(f"http://127.0.0.1:{settings.ports.airflow}/api/v2/monitor/health", timeout=3)
 
 
 def measure(quick: bool = False, env: Mapping[str, str] | None = None) -> list[Figure]:
