@@ -4,10 +4,8 @@
 
 Lands `--minutes` minutes of raw envelopes of every endpoint (tests/integration/rawgen.py: about
 six objects per minute, live and history, some bad), then runs the stream job with `--once` and
-`--max-files-per-trigger` set so that each raw_to_bronze micro-batch holds about one minute of
-data: as many bronze commits as a live stretch of that many minutes, only faster. (bronze_to_silver
-starts after bronze is complete and reads its compacted snapshot, so silver and gold get fewer,
-larger batches than live; their per-minute file counts come from a running demo.) Maintenance
+`--max-files-per-trigger` set so that each micro-batch holds about one minute of data: as many
+commits as a live stretch of that many minutes, only faster. Maintenance
 runs on an accelerated schedule (OPTIMIZE and VACUUM every few wall-clock minutes, VACUUM keeping
 `--vacuum-retain-hours`). While the job runs, the script samples every table every few seconds:
 live data files (in the Delta snapshot), Parquet files on disk, and _delta_log files. It prints the

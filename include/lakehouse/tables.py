@@ -50,9 +50,13 @@ from pyspark.sql.types import (
 
 from lakehouse.spark.schemas import ENVELOPE, MARKET_DOUBLES
 
+MEDALLION = "medallion"
+"""The streaming query, by the name the Spark UI and ops.stream_progress show: each micro-batch of
+raw objects lands in bronze, silver (+ quarantine) and the gold rows it changes."""
 RAW_TO_BRONZE = "raw_to_bronze"
 BRONZE_TO_SILVER = "bronze_to_silver"
-"""The streaming queries, by the names the Spark UI and ops.stream_progress show."""
+"""The two queries of versions before `MEDALLION`: a lake they wrote is drained through them once,
+and `MEDALLION` continues from `RAW_TO_BRONZE`'s checkpoint (`lakehouse.spark.migration`)."""
 DRIVER = "driver"
 """The driver's own loop, between micro-batches."""
 
@@ -111,7 +115,7 @@ BRONZE_RAW_EVENTS = TableSpec(
             StructField("date", DateType()),
         ]
     ),
-    RAW_TO_BRONZE,
+    MEDALLION,
     "one row per raw object: envelope columns, payload as JSON text, source file, ingest time",
     partitions=("source", "date"),
 )
@@ -142,7 +146,7 @@ SILVER_COIN_PRICES = TableSpec(
             *_LINEAGE,
         ]
     ),
-    BRONZE_TO_SILVER,
+    MEDALLION,
     "a coin's price per currency and minute, from /simple/price and /market_chart/range",
     keys=("coin_id", "vs_currency", "price_ts"),
     order=PRICE_ORDER,
@@ -169,7 +173,7 @@ SILVER_COIN_MARKETS = TableSpec(
             *_LINEAGE,
         ]
     ),
-    BRONZE_TO_SILVER,
+    MEDALLION,
     "a coin's market figures per currency as of its last update, from /coins/markets",
     keys=("coin_id", "vs_currency", "last_updated"),
     order=SILVER_ORDER,
@@ -192,7 +196,7 @@ SILVER_SENSOR_READINGS = TableSpec(
             *_LINEAGE,
         ]
     ),
-    BRONZE_TO_SILVER,
+    MEDALLION,
     "a sensor's reading per minute, from /devices/{id} and /devices/{id}/readings",
     keys=("device_id", "sensor_id", "reading_ts"),
     order=SILVER_ORDER,
@@ -219,7 +223,7 @@ SILVER_DEVICES = TableSpec(
             *_LINEAGE,
         ]
     ),
-    BRONZE_TO_SILVER,
+    MEDALLION,
     "the latest name, location, hardware and state of each device",
     keys=("device_id",),
     order=SILVER_ORDER,
@@ -242,7 +246,7 @@ SILVER_QUARANTINE = TableSpec(
             StructField("quarantined_at", TimestampType()),
         ]
     ),
-    BRONZE_TO_SILVER,
+    MEDALLION,
     "every record that failed parsing or an expectation, with the reason and source file",
 )
 
@@ -267,7 +271,7 @@ GOLD_COIN_OHLC = TableSpec(
             StructField("updated_at", TimestampType()),
         ]
     ),
-    BRONZE_TO_SILVER,
+    MEDALLION,
     "1m and 1h open/high/low/close bars per coin and currency",
     keys=("coin_id", "vs_currency", "bar", "bar_start"),
 )
@@ -292,7 +296,7 @@ GOLD_SENSOR_HOURLY = TableSpec(
             StructField("updated_at", TimestampType()),
         ]
     ),
-    BRONZE_TO_SILVER,
+    MEDALLION,
     "hourly count, min, max, mean and standard deviation per device and sensor",
     keys=("device_id", "sensor_id", "hour_start"),
 )
@@ -318,7 +322,7 @@ GOLD_PRICE_ANOMALIES = TableSpec(
             *_ANOMALY,
         ]
     ),
-    BRONZE_TO_SILVER,
+    MEDALLION,
     "each silver price's robust z-score against the trailing 60 minutes",
     keys=SILVER_COIN_PRICES.keys,
 )
@@ -335,7 +339,7 @@ GOLD_SENSOR_ANOMALIES = TableSpec(
             *_ANOMALY,
         ]
     ),
-    BRONZE_TO_SILVER,
+    MEDALLION,
     "each silver reading's robust z-score against the trailing 3 hours",
     keys=SILVER_SENSOR_READINGS.keys,
 )

@@ -39,6 +39,7 @@ from lakehouse.runtime.stack import LocalStack
 from lakehouse.simulator import market
 from lakehouse.sources.registry import get_source
 from lakehouse.spool import Spool
+from lakehouse.tables import MEDALLION
 
 pytestmark = pytest.mark.e2e
 
@@ -124,7 +125,7 @@ def test_every_silver_and_gold_table_fills_with_unique_keys(stack_env: dict[str,
         assert duplicates == [], f"duplicate keys in {table}: {duplicates[:3]}"
     # The one writer recorded its micro-batches.
     progress = query(stack_env, "select distinct query_name from ops.stream_progress order by 1")
-    assert [p["query_name"] for p in progress] == ["bronze_to_silver", "raw_to_bronze"]
+    assert [p["query_name"] for p in progress] == [MEDALLION]
 
 
 def row_count(env: dict[str, str], table: str) -> int:
@@ -172,7 +173,7 @@ def test_airflow_runs_are_green_and_spark_ui_answers(stack_env: dict[str, str]) 
     assert [run["state"] for run in stream] == ["running"]
     spark_ui = requests.get(f"http://127.0.0.1:{PORTS['SPARK_UI']}/StreamingQuery/", timeout=10)
     assert spark_ui.status_code == 200
-    assert "raw_to_bronze" in spark_ui.text and "bronze_to_silver" in spark_ui.text
+    assert MEDALLION in spark_ui.text
 
 
 def test_every_listener_of_the_stack_is_on_loopback(stack_env: dict[str, str]) -> None:

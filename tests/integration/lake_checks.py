@@ -9,12 +9,17 @@ from typing import Any
 
 from rawgen import Expected
 
+from lakehouse.tables import MEDALLION
+
 Query = Callable[[str], list[tuple[Any, ...]]]
 """Runs SQL on the lake's tables (`lakehouse.query`), returns the rows."""
 
 
-def assert_lake_matches(query: Query, expected: Expected) -> None:
-    """Bronze, silver, quarantine and gold hold exactly what the generator landed, once."""
+def assert_lake_matches(
+    query: Query, expected: Expected, queries: tuple[str, ...] = (MEDALLION,)
+) -> None:
+    """Bronze, silver, quarantine and gold hold exactly what the generator landed, once; the
+    progress names `queries` (sorted), the streaming queries that wrote it."""
     ((objects, files, corrupt),) = query(
         "select count(*), count(distinct source_file), count(_corrupt_record) "
         "from bronze.raw_events",
@@ -74,4 +79,4 @@ def assert_lake_matches(query: Query, expected: Expected) -> None:
     assert (scored_prices, scored_readings) == (len(prices), len(readings))
 
     progress = query("select distinct query_name from ops.stream_progress order by 1")
-    assert progress == [("bronze_to_silver",), ("raw_to_bronze",)]
+    assert progress == [(name,) for name in queries], progress

@@ -53,10 +53,11 @@ def run(
     *args: str,
     timeout: float = 600,
     extra_env: Mapping[str, str] | None = None,
+    app: Path = JOB,
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        argv(lake, *args), env=env(extra_env), capture_output=True, text=True, timeout=timeout,
-        check=False,
+        argv(lake, *args, app=app), env=env(extra_env), capture_output=True, text=True,
+        timeout=timeout, check=False,
     )  # fmt: skip
 
 

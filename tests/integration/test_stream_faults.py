@@ -49,8 +49,9 @@ from lakehouse.config import LakeSettings
 from lakehouse.query import delta_storage_options, open_lake, run_query
 from lakehouse.spark.control import ExitCode, S3Store, read_lease, request_stop
 from lakehouse.spark.faults import EXIT_FAULT, FAULT_ENV, FaultPoint
+from lakehouse.spark.migration import MIGRATED
 from lakehouse.spark.options import StreamOptions
-from lakehouse.tables import BRONZE_TO_SILVER, RAW_TO_BRONZE
+from lakehouse.tables import BRONZE_TO_SILVER, MEDALLION, RAW_TO_BRONZE
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
@@ -236,7 +237,7 @@ def commits(lake: Lake, spec: tables.TableSpec) -> list[list[dict[str, Any]]]:
 def assert_one_writer_identity(lake: Lake) -> None:
     """Per table: the same txn app ids across restarts; lease owners never interleave."""
     options = StreamOptions(lake_uri=lake.uri)
-    for writer in (RAW_TO_BRONZE, BRONZE_TO_SILVER):
+    for writer in (MEDALLION,):
         for spec in tables.written_by(writer):
             app_ids: set[str] = set()
             owners: list[str] = []
@@ -382,9 +383,9 @@ def test_a_driver_killed_in_its_first_checkpoint_write_does_not_block_the_next(
     rng = random.Random(SEED + 2)
     lake.land_minute(rng)
     leftovers = [
-        f"_checkpoints/{RAW_TO_BRONZE}/offsets/.0.{uuid.uuid4()}.tmp",
-        f"_checkpoints/{BRONZE_TO_SILVER}/offsets/.0.{uuid.uuid4()}.tmp",
-        f"_checkpoints/{BRONZE_TO_SILVER}/commits/.0.{uuid.uuid4()}.tmp",
+        f"_checkpoints/{MEDALLION}/offsets/.0.{uuid.uuid4()}.tmp",
+        f"_checkpoints/{MEDALLION}/commits/.0.{uuid.uuid4()}.tmp",
+        f"_checkpoints/{MEDALLION}/.metadata.{uuid.uuid4()}.tmp",
     ]
     for key in leftovers:
         lake.s3.put_object(Bucket=lake.settings.bucket, Key=key, Body=b'v1\n{"batchWatermarkMs":0')
@@ -395,5 +396,44 @@ def test_a_driver_killed_in_its_first_checkpoint_write_does_not_block_the_next(
     listed = lake.s3.list_objects_v2(Bucket=lake.settings.bucket, Prefix="_checkpoints/")
     keys = {item["Key"] for item in listed.get("Contents", [])}
     assert keys.isdisjoint(leftovers)
-    assert f"_checkpoints/{RAW_TO_BRONZE}/offsets/0" in keys
+    assert f"_checkpoints/{MEDALLION}/offsets/0" in keys
     assert lake.expected_prices() <= lake.silver_prices()
+
+
+TWO_HOP_DRIVER = Path(__file__).with_name("two_hop_driver.py")
+
+
+def test_a_lake_of_the_two_query_versions_moves_onto_one_query_once(lake: Lake) -> None:
+    """Bronze ahead of silver, as the two-query versions leave it: the first driver drains it
+    into silver and gold and goes on from the raw zone's position, reading no raw object twice."""
+    rng = random.Random(SEED + 3)
+    for bronze_only in (False, True):
+        lake.land_minute(rng)
+        extra = ("--once", "--bronze-only") if bronze_only else ("--once",)
+        old = stream_runner.run(
+            lake.uri, *lake.job_args(*extra), extra_env=lake.job_env(), app=TWO_HOP_DRIVER
+        )
+        assert old.returncode == 0, (old.stdout + old.stderr)[-4000:]
+    ((silvered,),) = lake.query("select count(*) from silver.coin_prices")
+    assert 0 < silvered < len(lake.expected_prices())  # bronze is ahead of silver
+    lake.land_minute(rng)
+
+    for start in range(2):  # the second start finds the migration done
+        if start:
+            lake.land_minute(rng)
+        new = stream_runner.run(lake.uri, *lake.job_args("--once"), extra_env=lake.job_env())
+        output = new.stdout + new.stderr
+        assert new.returncode == 0, output[-4000:]
+        migrating = "written by the two-query versions: draining them once" in output
+        assert migrating == (start == 0), output[-4000:]
+        # The drain read every raw object there was: the first start left nothing to MEDALLION.
+        wrote = (
+            (BRONZE_TO_SILVER, MEDALLION, RAW_TO_BRONZE)
+            if start
+            else (BRONZE_TO_SILVER, RAW_TO_BRONZE)
+        )
+        assert_lake_matches(lake.query, lake.generator.expected, wrote)
+    listed = lake.s3.list_objects_v2(Bucket=lake.settings.bucket, Prefix="_checkpoints/")
+    keys = {item["Key"] for item in listed.get("Contents", [])}
+    assert f"_checkpoints/{MIGRATED}" in keys
+    assert any(k.startswith(f"_checkpoints/{MEDALLION}/sources/") for k in keys)

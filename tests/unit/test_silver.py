@@ -418,3 +418,22 @@ def test_prices_the_answer_leaves_out_or_nulls_are_quarantined(spark: SparkSessi
 def test_units_are_normalized(spark: SparkSession, raw: str | None, unit: str | None) -> None:
     df = spark.createDataFrame([(raw,)], "u string")
     assert df.select(normalize_unit(F.col("u"))).first()[0] == unit  # type: ignore[index]
+
+
+def test_a_batch_of_one_endpoint_parses_only_the_tables_that_endpoint_feeds(
+    spark: SparkSession,
+) -> None:
+    name = "simple_price_bitcoin_usd_2021-05-15.json"
+    good = envelope("coingecko", "simple_price", sample("coingecko", name), name)
+    broken = corrupt_line('{"source": "coinge', "broken.json")
+    frame = bronze(spark, [good, broken])
+
+    endpoints = silver.endpoints_in(frame)
+    parsed = silver.parse_bronze(frame, F.lit(QUARANTINED_AT), endpoints)
+
+    assert endpoints == {("coingecko", "simple_price"), (None, None)}
+    assert set(parsed.rows) == {tables.SILVER_COIN_PRICES, tables.SILVER_QUARANTINE}
+    everything = parse(spark, [good, broken])
+    assertDataFrameEqual(parsed.coin_prices, everything.coin_prices)
+    assertDataFrameEqual(parsed.quarantine, everything.quarantine)
+    assert len(everything.rows) == len(silver.OUTPUTS)

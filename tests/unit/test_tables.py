@@ -8,7 +8,7 @@ from readme import readme_section
 from lakehouse import tables
 from lakehouse.spark import gold, silver
 from lakehouse.spark.parsers import REGISTRY
-from lakehouse.tables import ALL_TABLES, BRONZE_TO_SILVER, TableSpec
+from lakehouse.tables import ALL_TABLES, MEDALLION, TableSpec
 
 
 def test_the_readme_lists_every_table() -> None:
@@ -30,25 +30,23 @@ def test_every_column_a_spec_names_is_in_its_schema(spec: TableSpec) -> None:
     assert spec.description
 
 
-def test_parsers_feed_silver_tables_of_the_silver_query() -> None:
+def test_parsers_feed_silver_tables_of_the_stream_query() -> None:
     fed = {spec for feeds in REGISTRY.values() for spec, _ in feeds}
     assert fed == set(silver.PARSED)
-    assert all(spec.layer == "silver" and spec.writer == BRONZE_TO_SILVER for spec in fed)
+    assert all(spec.layer == "silver" and spec.writer == MEDALLION for spec in fed)
     assert (*silver.PARSED, tables.SILVER_QUARANTINE) == silver.OUTPUTS
-    assert set(silver.OUTPUTS) == {
-        s for s in tables.written_by(BRONZE_TO_SILVER) if s.layer == "silver"
-    }
+    assert set(silver.OUTPUTS) == {s for s in tables.written_by(MEDALLION) if s.layer == "silver"}
 
 
 def test_gold_feeds_read_parsed_tables_and_write_gold_tables() -> None:
     written = {spec for feed in gold.GOLD_FEEDS for spec, _ in feed.outputs}
-    assert written == {s for s in tables.written_by(BRONZE_TO_SILVER) if s.layer == "gold"}
+    assert written == {s for s in tables.written_by(MEDALLION) if s.layer == "gold"}
     for feed in gold.GOLD_FEEDS:
         assert feed.silver in silver.PARSED
         assert feed.ts in feed.silver.keys
 
 
 def test_every_table_has_one_known_writer() -> None:
-    writers = {tables.RAW_TO_BRONZE, tables.BRONZE_TO_SILVER, tables.DRIVER}
+    writers = {tables.MEDALLION, tables.DRIVER}
     assert {s.writer for s in ALL_TABLES} == writers
     assert sum(len(tables.written_by(w)) for w in writers) == len(ALL_TABLES)

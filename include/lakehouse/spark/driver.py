@@ -1,12 +1,13 @@
 """The stream job's driver: raw JSON -> bronze -> silver (+ quarantine) -> gold, in one process.
 
-The driver creates the tables (`lakehouse.spark.table_setup`), starts the two queries
+The driver creates the tables (`lakehouse.spark.table_setup`), moves a lake written by the
+two-query versions onto the one query once (`lakehouse.spark.migration`), starts the query
 (`lakehouse.spark.queries`), appends their progress to ops.stream_progress between micro-batches,
 and stops them gracefully on request (`lakehouse.spark.gate`) or when its lease is lost.
 
 Checkpoints
 -----------
-Each query keeps its checkpoint under `<lake>/_checkpoints/<query>` (configurable), in the same
+The query keeps its checkpoint under `<lake>/_checkpoints/<query>` (configurable), in the same
 store as the tables: it must outlive the driver and any machine it ran on, and its offsets only
 make sense together with the table versions they produced. On s3a, Spark's default checkpoint
 file manager writes a temporary object and renames it; S3A implements rename as copy + delete,
@@ -37,14 +38,10 @@ from pyspark.sql.streaming import StreamingQuery
 
 from lakehouse import tables
 from lakehouse.spark.maintenance import Maintenance
+from lakehouse.spark.migration import migrate_two_hop_checkpoints
 from lakehouse.spark.options import StreamOptions
 from lakehouse.spark.progress import ProgressRecorder
-from lakehouse.spark.queries import (
-    WRITES_AT_ONCE,
-    Runtime,
-    start_bronze_to_silver,
-    start_raw_to_bronze,
-)
+from lakehouse.spark.queries import WRITES_AT_ONCE, Runtime, start_medallion
 from lakehouse.spark.session import configure_session, writer_sessions
 from lakehouse.spark.table_setup import ensure_tables
 from lakehouse.tables import DRIVER
@@ -52,6 +49,8 @@ from lakehouse.tables import DRIVER
 log = logging.getLogger(__name__)
 
 COMMIT_METADATA = "spark.databricks.delta.commitInfo.userMetadata"
+PROGRESS_WAIT_SECONDS = 30.0
+"""How long `--once` waits for the listener to hear of its query's last batches."""
 
 
 class Driver:
@@ -88,11 +87,13 @@ class Driver:
         if self.options.progress:
             self.spark.streams.addListener(self.recorder)
         try:
+            migrate_two_hop_checkpoints(self.spark, self.runtime)
             if self.options.once:
-                for start in (start_raw_to_bronze, start_bronze_to_silver):
-                    query = start(self.spark, self.runtime)
-                    self.queries.append(query)
-                    query.awaitTermination()
+                query = start_medallion(self.spark, self.runtime)
+                self.queries.append(query)
+                query.awaitTermination()
+                if self.options.progress:
+                    self.recorder.wait_for_end(str(query.id), PROGRESS_WAIT_SECONDS)
                 self.record_progress()
                 return "done"
             return self._run_continuously()
@@ -103,10 +104,7 @@ class Driver:
                 self.spark.streams.removeListener(self.recorder)
 
     def _run_continuously(self) -> str:
-        self.queries = [
-            start_raw_to_bronze(self.spark, self.runtime),
-            start_bronze_to_silver(self.spark, self.runtime),
-        ]
+        self.queries = [start_medallion(self.spark, self.runtime)]
         while True:
             lost = self.lease_lost()
             if lost:

@@ -167,6 +167,17 @@ class HadoopStore:
     def delete(self, key: str) -> None:
         self._fs.delete(self._path(key), False)
 
+    def copy_folder(self, source: str, target: str) -> None:
+        """Copy the folder `source` with everything in it to `target`, replacing what is there."""
+        fs = self._fs
+        if fs.exists(self._path(target)):
+            fs.delete(self._path(target), True)
+        copied = self._jvm.org.apache.hadoop.fs.FileUtil.copy(
+            fs, self._path(source), fs, self._path(target), False, fs.getConf()
+        )
+        if not copied:
+            raise OSError(f"could not copy {self._root}/{source} to {self._root}/{target}")
+
     def file_names(self, folder: str = "") -> list[str]:
         """The names of the files directly in `folder` (the root when empty); none if absent."""
         path = self._path(folder) if folder else self._jvm.org.apache.hadoop.fs.Path(self._root)

@@ -126,9 +126,13 @@ class StreamOptions:
     def table(self, spec: TableSpec) -> str:
         return f"{self.lake_uri.rstrip('/')}/{spec.path}"
 
+    @property
+    def checkpoint_root(self) -> str:
+        """The folder of every query's checkpoint."""
+        return (self.checkpoint_uri or f"{self.lake_uri.rstrip('/')}/{CHECKPOINTS}").rstrip("/")
+
     def checkpoint(self, query_name: str) -> str:
-        root = self.checkpoint_uri or f"{self.lake_uri.rstrip('/')}/{CHECKPOINTS}"
-        return f"{root.rstrip('/')}/{query_name}"
+        return f"{self.checkpoint_root}/{query_name}"
 
     def txn_app_id(self, writer: str, spec: TableSpec) -> str:
         """The Delta txnAppId of one writer's writes to one table (see `lakehouse.spark.sinks`)."""

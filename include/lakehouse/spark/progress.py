@@ -72,6 +72,8 @@ class ProgressRecorder(StreamingQueryListener):
     def __init__(self, stats: BatchStats) -> None:
         self.stats = stats
         self.events: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._terminated: set[str] = set()
+        self._changed = threading.Condition()
 
     def onQueryStarted(self, event: Any) -> None:
         log.info("query %s started (id %s, run %s)", event.name, event.id, event.runId)
@@ -100,6 +102,16 @@ class ProgressRecorder(StreamingQueryListener):
 
     def onQueryTerminated(self, event: Any) -> None:
         log.info("query %s terminated: %s", event.id, event.exception or "stopped")
+        with self._changed:
+            self._terminated.add(str(event.id))
+            self._changed.notify_all()
+
+    def wait_for_end(self, query_id: str, timeout: float) -> bool:
+        """Wait until the listener has heard that the query ended: Spark delivers a listener's
+        events in order, so then it has all of that query's progress. `awaitTermination` returns
+        before the listener hears of the last batches."""
+        with self._changed:
+            return self._changed.wait_for(lambda: query_id in self._terminated, timeout)
 
     def rows(self) -> list[tuple[Any, ...]]:
         drained: list[dict[str, Any]] = []

@@ -1,10 +1,17 @@
-"""The two streaming queries of the medallion, and how each micro-batch writes its tables.
+"""The streaming query of the medallion, and how each micro-batch writes its tables.
 
-- `raw_to_bronze`: the raw zone's JSON files (explicit envelope schema, PERMISSIVE, the unreadable
-  line kept in `_corrupt_record`) -> append to bronze.raw_events.
-- `bronze_to_silver`: bronze's Delta stream -> parse every envelope (`lakehouse.spark.silver`) ->
-  append silver.quarantine, MERGE the other silver tables, then recompute the gold rows those
-  changes affect (`lakehouse.spark.gold.GOLD_FEEDS`) and MERGE them.
+`medallion`: the raw zone's JSON files (explicit envelope schema, PERMISSIVE, the unreadable line
+kept in `_corrupt_record`) -> in one micro-batch, side by side: append to bronze.raw_events, and
+parse every envelope (`lakehouse.spark.silver`) into silver.quarantine (append) and the other
+silver tables (MERGE); then recompute the gold rows those changes affect
+(`lakehouse.spark.gold.GOLD_FEEDS`) and MERGE them.
+
+One hop, not two: a second query that streamed bronze into silver added its own trigger interval,
+planning and re-read of bronze to every row's way into silver. Only the tables whose endpoints are
+in the batch are parsed and written (`silver.endpoints_in`).
+
+`raw_to_bronze` and `bronze_to_silver` are the two queries of earlier versions; they run only to
+drain a lake those versions wrote, once (`lakehouse.spark.migration`).
 
 Which tables a query writes, and how (MERGE on the keys, newest by the order columns, or append),
 comes from their specs in `lakehouse.tables`. Every table has exactly one writer (one
@@ -36,12 +43,12 @@ from lakehouse.spark.lease import HadoopStore
 from lakehouse.spark.maintenance import Maintenance
 from lakehouse.spark.options import StreamOptions
 from lakehouse.spark.progress import BatchStats
-from lakehouse.tables import BRONZE_TO_SILVER, RAW_TO_BRONZE, TableSpec
+from lakehouse.tables import BRONZE_TO_SILVER, MEDALLION, RAW_TO_BRONZE, TableSpec
 
 log = logging.getLogger(__name__)
 
-WRITES_AT_ONCE = len(silver.OUTPUTS)
-"""The tables of a parsed bronze batch, written side by side in each micro-batch."""
+WRITES_AT_ONCE = 1 + len(silver.OUTPUTS)
+"""Bronze and the tables of its parsed batch, written side by side in each micro-batch."""
 
 T = TypeVar("T")
 
@@ -106,15 +113,20 @@ def clear_unfinished_checkpoint_writes(spark: SparkSession, checkpoint: str) -> 
 
 
 def _start(
-    spark: SparkSession, writer: DataStreamWriter, runtime: Runtime, query: str
+    spark: SparkSession,
+    writer: DataStreamWriter,
+    runtime: Runtime,
+    query: str,
+    *,
+    available_now: bool = False,
 ) -> StreamingQuery:
-    """Start `query` on its checkpoint, with the trigger the options ask for."""
+    """Start `query` on its checkpoint, with the options' trigger (or `available_now`)."""
     options = runtime.options
     checkpoint = options.checkpoint(query)
     runtime.fence()
     clear_unfinished_checkpoint_writes(spark, checkpoint)
     writer = writer.queryName(query).option("checkpointLocation", checkpoint)
-    if options.once:
+    if options.once or available_now:
         return writer.trigger(availableNow=True).start()
     return writer.trigger(processingTime=f"{options.trigger_seconds} seconds").start()
 
@@ -168,74 +180,44 @@ def _commit(
     faults.reached(FaultPoint.TABLE_COMMITTED)
 
 
-def start_raw_to_bronze(spark: SparkSession, runtime: Runtime) -> StreamingQuery:
+def start_medallion(spark: SparkSession, runtime: Runtime) -> StreamingQuery:
     options = runtime.options
-    spec = tables.BRONZE_RAW_EVENTS
-    maintenance = Maintenance(tables.written_by(RAW_TO_BRONZE), options)
-
-    def write(batch: DataFrame, batch_id: int) -> bool:
-        bronze = transforms.to_bronze(
-            batch, source_file=F.col("source_file"), ingested_at=F.current_timestamp()
-        ).persist()
-        try:
-            started = time.monotonic()
-            rows, newest = _newest(bronze)
-            if rows:
-                _commit(runtime, RAW_TO_BRONZE, spec, batch_id, bronze)
-            runtime.stats.record(
-                RAW_TO_BRONZE,
-                batch_id,
-                spec.qualified_name,
-                rows,
-                newest,
-                time.monotonic() - started,
-            )
-        finally:
-            bronze.unpersist()
-        maintenance.run_if_due(batch.sparkSession)
-        return rows > 0
-
-    writer = read_raw(spark, options).writeStream.foreachBatch(
-        _guarded(runtime, RAW_TO_BRONZE, write)
-    )
-    return _start(spark, writer, runtime, RAW_TO_BRONZE)
-
-
-def start_bronze_to_silver(spark: SparkSession, runtime: Runtime) -> StreamingQuery:
-    options = runtime.options
-    maintenance = Maintenance(tables.written_by(BRONZE_TO_SILVER), options)
+    maintenance = Maintenance(tables.written_by(MEDALLION), options)
 
     def write(batch: DataFrame, batch_id: int) -> bool:
         session = batch.sparkSession
-        batch.persist()
         now = F.lit(datetime.now(UTC))
-        parsed = silver.parse_bronze(batch, quarantined_at=now)
+        bronze = transforms.to_bronze(
+            batch, source_file=F.col("source_file"), ingested_at=now
+        ).persist()
         written: list[tuple[TableSpec, DataFrame, int]] = []
         try:
-            # Silver and quarantine side by side, then the gold rows those changes affect.
+            parsed = silver.parse_bronze(
+                bronze, quarantined_at=now, endpoints=silver.endpoints_in(bronze)
+            )
+            # Bronze, silver and quarantine side by side, then the gold rows those changes affect.
             written = side_by_side(
                 runtime.writer_sessions,
                 [
-                    partial(_write_silver, runtime, batch_id, spec, rows)
-                    for spec, rows in parsed.rows.items()
+                    partial(_write_table, runtime, MEDALLION, batch_id, spec, rows)
+                    for spec, rows in {tables.BRONZE_RAW_EVENTS: bronze, **parsed.rows}.items()
                 ],
             )
-            changed = {spec: frame for spec, frame, rows in written if rows}
-            _refresh_gold(session, runtime, batch_id, changed, now)
+            changed = {
+                spec: frame
+                for spec, frame, rows in written
+                if rows and spec is not tables.BRONZE_RAW_EVENTS
+            }
+            _refresh_gold(session, runtime, MEDALLION, batch_id, changed, now)
         finally:
             for _, frame, _ in written:
                 frame.unpersist()
-            batch.unpersist()
+            bronze.unpersist()
         maintenance.run_if_due(session)
         return any(rows for _, _, rows in written)
 
-    bronze = (
-        spark.readStream.format("delta")
-        .option("maxFilesPerTrigger", options.max_files_per_trigger)
-        .load(options.table(tables.BRONZE_RAW_EVENTS))
-    )
-    writer = bronze.writeStream.foreachBatch(_guarded(runtime, BRONZE_TO_SILVER, write))
-    return _start(spark, writer, runtime, BRONZE_TO_SILVER)
+    writer = read_raw(spark, options).writeStream.foreachBatch(_guarded(runtime, MEDALLION, write))
+    return _start(spark, writer, runtime, MEDALLION)
 
 
 def side_by_side(
@@ -257,17 +239,22 @@ def side_by_side(
         return [future.result() for future in futures]
 
 
-def _write_silver(
-    runtime: Runtime, batch_id: int, spec: TableSpec, rows: DataFrame, session: SparkSession
+def _write_table(
+    runtime: Runtime,
+    query: str,
+    batch_id: int,
+    spec: TableSpec,
+    rows: DataFrame,
+    session: SparkSession,
 ) -> tuple[TableSpec, DataFrame, int]:
-    """Write one silver table; the persisted rows (the changes) and their count for gold."""
+    """Write one bronze or silver table; the persisted rows (the changes) and their count."""
     started = time.monotonic()
-    frame = rows.persist()
+    frame = rows if rows.is_cached else rows.persist()
     count, newest = _newest(frame)
     if count:
-        _commit(runtime, BRONZE_TO_SILVER, spec, batch_id, frame, session)
+        _commit(runtime, query, spec, batch_id, frame, session)
     runtime.stats.record(
-        BRONZE_TO_SILVER, batch_id, spec.qualified_name, count, newest, time.monotonic() - started
+        query, batch_id, spec.qualified_name, count, newest, time.monotonic() - started
     )
     return spec, frame, count
 
@@ -292,6 +279,7 @@ def _silver_slice(
 def _refresh_gold(
     session: SparkSession,
     runtime: Runtime,
+    query: str,
     batch_id: int,
     changed: Mapping[TableSpec, DataFrame],
     now: Column,
@@ -308,23 +296,85 @@ def _refresh_gold(
         side_by_side(
             runtime.writer_sessions,
             [
-                partial(_write_gold, runtime, batch_id, spec, compute(source, keys, now))
+                partial(_write_gold, runtime, query, batch_id, spec, compute(source, keys, now))
                 for spec, compute in feed.outputs
             ],
         )
 
 
 def _write_gold(
-    runtime: Runtime, batch_id: int, spec: TableSpec, rows: DataFrame, session: SparkSession
+    runtime: Runtime,
+    query: str,
+    batch_id: int,
+    spec: TableSpec,
+    rows: DataFrame,
+    session: SparkSession,
 ) -> None:
     started = time.monotonic()
     frame = rows.persist()
     try:
         count = frame.count()
         if count:
-            _commit(runtime, BRONZE_TO_SILVER, spec, batch_id, frame, session)
+            _commit(runtime, query, spec, batch_id, frame, session)
         runtime.stats.record(
-            BRONZE_TO_SILVER, batch_id, spec.qualified_name, count, None, time.monotonic() - started
+            query, batch_id, spec.qualified_name, count, None, time.monotonic() - started
         )
     finally:
         frame.unpersist()
+
+
+# ---- the two queries of earlier versions, run once to drain a lake they wrote ------------------
+
+
+def drain_raw_to_bronze(spark: SparkSession, runtime: Runtime) -> StreamingQuery:
+    """The earlier `raw_to_bronze`: the available raw objects -> bronze only, then it ends."""
+
+    def write(batch: DataFrame, batch_id: int) -> bool:
+        bronze = transforms.to_bronze(
+            batch, source_file=F.col("source_file"), ingested_at=F.current_timestamp()
+        )
+        _, frame, rows = _write_table(
+            runtime, RAW_TO_BRONZE, batch_id, tables.BRONZE_RAW_EVENTS, bronze, spark
+        )
+        frame.unpersist()
+        return rows > 0
+
+    writer = read_raw(spark, runtime.options).writeStream.foreachBatch(
+        _guarded(runtime, RAW_TO_BRONZE, write)
+    )
+    return _start(spark, writer, runtime, RAW_TO_BRONZE, available_now=True)
+
+
+def drain_bronze_to_silver(spark: SparkSession, runtime: Runtime) -> StreamingQuery:
+    """The earlier `bronze_to_silver`: the bronze rows it had not read yet -> silver and gold."""
+    options = runtime.options
+
+    def write(batch: DataFrame, batch_id: int) -> bool:
+        session = batch.sparkSession
+        batch.persist()
+        now = F.lit(datetime.now(UTC))
+        parsed = silver.parse_bronze(batch, quarantined_at=now)
+        written: list[tuple[TableSpec, DataFrame, int]] = []
+        try:
+            written = side_by_side(
+                runtime.writer_sessions,
+                [
+                    partial(_write_table, runtime, BRONZE_TO_SILVER, batch_id, spec, rows)
+                    for spec, rows in parsed.rows.items()
+                ],
+            )
+            changed = {spec: frame for spec, frame, rows in written if rows}
+            _refresh_gold(session, runtime, BRONZE_TO_SILVER, batch_id, changed, now)
+        finally:
+            for _, frame, _ in written:
+                frame.unpersist()
+            batch.unpersist()
+        return any(rows for _, _, rows in written)
+
+    bronze = (
+        spark.readStream.format("delta")
+        .option("maxFilesPerTrigger", options.max_files_per_trigger)
+        .load(options.table(tables.BRONZE_RAW_EVENTS))
+    )
+    writer = bronze.writeStream.foreachBatch(_guarded(runtime, BRONZE_TO_SILVER, write))
+    return _start(spark, writer, runtime, BRONZE_TO_SILVER, available_now=True)

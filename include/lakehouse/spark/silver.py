@@ -19,7 +19,7 @@ physical range, or NaN).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame
@@ -61,12 +61,21 @@ class SilverBatch:
         raise AttributeError(f"{type(self).__name__} has no table {name!r}")
 
 
-def parse_bronze(bronze: DataFrame, quarantined_at: Column | None = None) -> SilverBatch:
-    """Parse every envelope of a bronze batch; good rows deduplicated per silver key."""
+def parse_bronze(
+    bronze: DataFrame,
+    quarantined_at: Column | None = None,
+    endpoints: Collection[tuple[str, str]] | None = None,
+) -> SilverBatch:
+    """Parse every envelope of a bronze batch; good rows deduplicated per silver key.
+
+    `endpoints`, the (source, endpoint) pairs the batch holds (see `endpoints_in`), leaves out the
+    parsers of the others and the tables only they feed: a micro-batch usually holds one or two
+    collections, and a table that can get no rows should cost no Spark job. The quarantine is
+    always there (an envelope of any endpoint may be bad)."""
     at = quarantined_at if quarantined_at is not None else F.current_timestamp()
     envelopes = classify_envelopes(bronze)
     accepted = envelopes.where(F.col(REASON).isNull()).drop(REASON, DETAIL, RECORD)
-    candidates = _run_parsers(accepted)
+    candidates = _run_parsers(accepted, endpoints)
     bad = quarantine_rows(envelopes.where(F.col(REASON).isNotNull()))
     for part in candidates.values():
         bad = bad.unionByName(part.bad)
@@ -74,14 +83,28 @@ def parse_bronze(bronze: DataFrame, quarantined_at: Column | None = None) -> Sil
         *[F.col(n) for n in tables.SILVER_QUARANTINE.schema.names if n != "quarantined_at"],
         at.alias("quarantined_at"),
     )
-    good = {spec: latest_per_key(candidates[spec].good, spec.keys, spec.order) for spec in PARSED}
+    good = {
+        spec: latest_per_key(candidates[spec].good, spec.keys, spec.order)
+        for spec in PARSED
+        if spec in candidates
+    }
     return SilverBatch({**good, tables.SILVER_QUARANTINE: quarantine})
 
 
-def _run_parsers(accepted: DataFrame) -> dict[TableSpec, Candidates]:
-    """Each parsed table's candidates: the union of its parsers' over their endpoints' rows."""
+def endpoints_in(bronze: DataFrame) -> set[tuple[str, str]]:
+    """The (source, endpoint) pairs of a bronze batch (one small Spark job)."""
+    pairs = bronze.select("source", "endpoint").distinct().collect()
+    return {(row["source"], row["endpoint"]) for row in pairs}
+
+
+def _run_parsers(
+    accepted: DataFrame, endpoints: Collection[tuple[str, str]] | None
+) -> dict[TableSpec, Candidates]:
+    """Each fed table's candidates: the union of its parsers' over their endpoints' rows."""
     found: dict[TableSpec, Candidates] = {}
     for (source, endpoint), feeds in REGISTRY.items():
+        if endpoints is not None and (source, endpoint) not in endpoints:
+            continue
         rows = accepted.where((F.col("source") == source) & (F.col("endpoint") == endpoint))
         for spec, parse in feeds:
             parsed = parse(rows)
