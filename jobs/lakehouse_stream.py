@@ -71,6 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         extra_conf={"spark.local.dir": str(driver_scratch())},
     )
     try:
+        spark.sparkContext.setLogLevel(options.spark_log_level)
         store = HadoopStore(spark, options.lake_uri)
         if not options.once and stop_marker_present(store, wait_seconds=options.lease_wait_seconds):
             log.info(

@@ -65,6 +65,11 @@ class StreamOptions:
         1000, help="files one micro-batch reads at most", bound="positive", variable=True
     )
     once: bool = _option(False, help="process everything available, then exit")
+    spark_log_level: str = _option(
+        "WARN",
+        help="level of Spark's own log in the driver (at INFO it writes some 9,000 lines a "
+        "minute, each one through the Airflow task's log)",
+    )
     optimize_minutes: float = _option(
         15.0,
         help="OPTIMIZE every table this often",

@@ -284,7 +284,9 @@ def _refresh_gold(
     changed: Mapping[TableSpec, DataFrame],
     now: Column,
 ) -> None:
+    """Recompute and MERGE the gold rows of the changed silver rows, every gold table at once."""
     options = runtime.options
+    writes = []
     for feed in gold.GOLD_FEEDS:
         frame = changed.get(feed.silver)
         if frame is None:
@@ -293,13 +295,12 @@ def _refresh_gold(
         # Whole hours (bars, hourly stats) and trailing windows around the changed points.
         margin = max(feed.window, timedelta(hours=1))
         source = _silver_slice(session, options.table(feed.silver), keys, feed.ts, margin)
-        side_by_side(
-            runtime.writer_sessions,
-            [
-                partial(_write_gold, runtime, query, batch_id, spec, compute(source, keys, now))
-                for spec, compute in feed.outputs
-            ],
-        )
+        writes += [
+            partial(_write_gold, runtime, query, batch_id, spec, compute(source, keys, now))
+            for spec, compute in feed.outputs
+        ]
+    if writes:
+        side_by_side(runtime.writer_sessions, writes)
 
 
 def _write_gold(
