@@ -13,7 +13,8 @@ stream's micro-batches, and all of them are watched at once.
 The figures count only after a warm-up (10 minutes of the stream driver and of the scheduler; the
 bench waits for what is missing): the first micro-batches and scheduler loops of a fresh start
 measure the start. Scheduling delay is, per scheduled run of every collection DAG, the time from
-the end of its data interval (`run_after`) to its first task's start, from Airflow's REST API.
+the end of its data interval (`run_after`) to its first task's start, from Airflow's REST API,
+over the runs due after the warm-up (a full run waits after its probes until there are 30).
 """
 
 from __future__ import annotations
@@ -56,6 +57,10 @@ QUICK_WARM_UP = timedelta(minutes=2)
 RECENT = timedelta(minutes=45)
 """Scheduling delay counts scheduled runs due this recently (and after the warm-up): older ones
 include the runs Airflow started late after a stop of the scheduler or of the stack."""
+MIN_RUNS = 30
+"""Scheduling delay needs at least this many scheduled runs due after the warm-up."""
+RUNS_WAIT = timedelta(minutes=20)
+"""How long a full run waits for them after its probes."""
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 PROBE_EVERY = (4.0, 9.0)
 """Seconds between two probes, drawn uniformly: uneven against the 5 s trigger."""
@@ -229,17 +234,23 @@ def measure(quick: bool = False, env: Mapping[str, str] | None = None) -> list[F
         print(f"warming up: {wait:.0f} s until the driver and the scheduler ran 10 minutes")
         time.sleep(wait)
     figures: list[Figure] = []
-    # A quick run takes what there is, past the scheduler's first two minutes.
-    since = max(datetime.now(UTC) - RECENT, scheduler + (QUICK_WARM_UP if quick else WARM_UP))
-    delays, durations = scheduling(settings, since)
-    figures += spread(SECTION, "scheduling delay, interval end -> first task start", delays,
-                      {95: 5.0})  # fmt: skip
-    figures += spread(SECTION, "collection task duration", durations, {95: 3.0})
     probes = freshness(settings, 10 if quick else 30, seed=int(time.time()))
     silver = [p.silver for p in probes if p.silver is not None]
     gold = [p.gold for p in probes if p.gold is not None]
     figures += spread(SECTION, "landed -> silver visible", silver, {95: 10.0})
     figures += spread(SECTION, "landed -> gold visible", gold, {95: 60.0})
+    # Runs due after the warm-up, the stream running all along: a quick run takes what there is,
+    # past the scheduler's first two minutes; a full one waits for MIN_RUNS.
+    since = max(datetime.now(UTC) - RECENT, scheduler + (QUICK_WARM_UP if quick else WARM_UP))
+    delays, durations = scheduling(settings, since)
+    deadline = time.monotonic() + RUNS_WAIT.total_seconds()
+    while not quick and len(delays) < MIN_RUNS and time.monotonic() < deadline:
+        print(f"  {len(delays)} scheduled runs since the warm-up: waiting for {MIN_RUNS}")
+        time.sleep(60)
+        delays, durations = scheduling(settings, since)
+    figures += spread(SECTION, "scheduling delay, interval end -> first task start", delays,
+                      {95: 5.0})  # fmt: skip
+    figures += spread(SECTION, "collection task duration", durations, {95: 3.0})
     missing = len(probes) - len(silver)
     if missing:
         print(f"  {missing} of {len(probes)} probes never reached silver within the wait")
