@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 
 COMMIT_METADATA = "spark.databricks.delta.commitInfo.userMetadata"
 PROGRESS_WAIT_SECONDS = 30.0
-"""How long `--once` waits for the listener to hear of its query's last batches."""
+"""How long a driver that stops waits for the listener to hear of its query's last batches."""
 
 
 class Driver:
@@ -92,14 +92,15 @@ class Driver:
                 query = start_medallion(self.spark, self.runtime)
                 self.queries.append(query)
                 query.awaitTermination()
-                if self.options.progress:
-                    self.recorder.wait_for_end(str(query.id), PROGRESS_WAIT_SECONDS)
-                self.record_progress()
                 return "done"
             return self._run_continuously()
         finally:
             self.stop_all()
             if self.options.progress:
+                if not self.lease_lost():
+                    # The last batches' progress reaches the listener after the query stopped.
+                    for query in self.queries:
+                        self.recorder.wait_for_end(str(query.id), PROGRESS_WAIT_SECONDS)
                 self.record_progress()
                 self.spark.streams.removeListener(self.recorder)
 
