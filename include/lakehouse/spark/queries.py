@@ -185,39 +185,51 @@ def start_medallion(spark: SparkSession, runtime: Runtime) -> StreamingQuery:
     maintenance = Maintenance(tables.written_by(MEDALLION), options)
 
     def write(batch: DataFrame, batch_id: int) -> bool:
-        session = batch.sparkSession
         now = F.lit(datetime.now(UTC))
         bronze = transforms.to_bronze(
             batch, source_file=F.col("source_file"), ingested_at=now
         ).persist()
-        written: list[tuple[TableSpec, DataFrame, int]] = []
         try:
-            parsed = silver.parse_bronze(
-                bronze, quarantined_at=now, endpoints=silver.endpoints_in(bronze)
-            )
-            # Bronze, silver and quarantine side by side, then the gold rows those changes affect.
-            written = side_by_side(
-                runtime.writer_sessions,
-                [
-                    partial(_write_table, runtime, MEDALLION, batch_id, spec, rows)
-                    for spec, rows in {tables.BRONZE_RAW_EVENTS: bronze, **parsed.rows}.items()
-                ],
-            )
-            changed = {
-                spec: frame
-                for spec, frame, rows in written
-                if rows and spec is not tables.BRONZE_RAW_EVENTS
-            }
-            _refresh_gold(session, runtime, MEDALLION, batch_id, changed, now)
+            landed = _land(runtime, MEDALLION, batch_id, bronze, now, append_bronze=True)
         finally:
-            for _, frame, _ in written:
-                frame.unpersist()
             bronze.unpersist()
-        maintenance.run_if_due(session)
-        return any(rows for _, _, rows in written)
+        maintenance.run_if_due(batch.sparkSession)
+        return landed
 
     writer = read_raw(spark, options).writeStream.foreachBatch(_guarded(runtime, MEDALLION, write))
     return _start(spark, writer, runtime, MEDALLION)
+
+
+def _land(
+    runtime: Runtime,
+    query: str,
+    batch_id: int,
+    bronze: DataFrame,
+    now: Column,
+    *,
+    append_bronze: bool,
+) -> bool:
+    """One batch of (persisted) bronze rows -> bronze if `append_bronze`, silver and quarantine
+    side by side, then the gold rows those changes affect; True when it committed something."""
+    written: list[tuple[TableSpec, DataFrame, int]] = []
+    try:
+        parsed = silver.parse_bronze(
+            bronze, quarantined_at=now, endpoints=silver.endpoints_in(bronze)
+        )
+        outputs = {tables.BRONZE_RAW_EVENTS: bronze} if append_bronze else {}
+        written = side_by_side(
+            runtime.writer_sessions,
+            [
+                partial(_write_table, runtime, query, batch_id, spec, rows)
+                for spec, rows in {**outputs, **parsed.rows}.items()
+            ],
+        )
+        changed = {spec: frame for spec, frame, rows in written if rows and spec.layer == "silver"}
+        _refresh_gold(bronze.sparkSession, runtime, query, batch_id, changed, now)
+    finally:
+        for _, frame, _ in written:
+            frame.unpersist()
+    return any(rows for _, _, rows in written)
 
 
 def side_by_side(
@@ -351,26 +363,12 @@ def drain_bronze_to_silver(spark: SparkSession, runtime: Runtime) -> StreamingQu
     options = runtime.options
 
     def write(batch: DataFrame, batch_id: int) -> bool:
-        session = batch.sparkSession
         batch.persist()
-        now = F.lit(datetime.now(UTC))
-        parsed = silver.parse_bronze(batch, quarantined_at=now)
-        written: list[tuple[TableSpec, DataFrame, int]] = []
         try:
-            written = side_by_side(
-                runtime.writer_sessions,
-                [
-                    partial(_write_table, runtime, BRONZE_TO_SILVER, batch_id, spec, rows)
-                    for spec, rows in parsed.rows.items()
-                ],
-            )
-            changed = {spec: frame for spec, frame, rows in written if rows}
-            _refresh_gold(session, runtime, BRONZE_TO_SILVER, batch_id, changed, now)
+            now = F.lit(datetime.now(UTC))
+            return _land(runtime, BRONZE_TO_SILVER, batch_id, batch, now, append_bronze=False)
         finally:
-            for _, frame, _ in written:
-                frame.unpersist()
             batch.unpersist()
-        return any(rows for _, _, rows in written)
 
     bronze = (
         spark.readStream.format("delta")
