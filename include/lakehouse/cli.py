@@ -98,38 +98,35 @@ def _status(settings: Settings, _: argparse.Namespace) -> int:
 
 def _print_completeness(settings: Settings, hours: int = 3) -> None:
     """Per source, part and hour of the last `hours`: minutes due, landed live, healed, missing."""
-    from datetime import UTC, datetime, timedelta
+    from datetime import UTC, datetime
 
     from botocore.exceptions import BotoCoreError, ClientError
     from rich.console import Console
     from rich.table import Table
 
-    from lakehouse.healing import HEAL_LAG, part_minutes
+    from lakehouse.healing import HEAL_LAG
+    from lakehouse.overview import completeness
     from lakehouse.raw_zone import s3_client
-    from lakehouse.sources.registry import sources
 
-    end = (datetime.now(UTC) - HEAL_LAG).replace(second=0, microsecond=0)
+    now = datetime.now(UTC)
+    end = (now - HEAL_LAG).replace(second=0, microsecond=0)
     table = Table("hour (UTC)", "source", "part", "due", "live", "healed", "missing",
                   title=f"Completeness of the raw zone, minutes up to {end:%H:%M} UTC")  # fmt: skip
     try:
-        s3 = s3_client(settings.lake)
-        for source in sources().values():
-            found = part_minutes(
-                s3, settings.lake.bucket, source, settings.sources[source.name],
-                (end.replace(minute=0) - timedelta(hours=hours - 1), end),
-            )  # fmt: skip
-            for part in found:
-                for row in part.by_hour():
-                    missing = f"[red]{row.missing}[/]" if row.missing else "0"
-                    if row.missing and not part.heals:
-                        missing += " (no history)"
-                    table.add_row(
-                        f"{row.hour:%Y-%m-%d %H}:00", row.source, row.part, str(row.expected),
-                        str(row.live), str(row.healed), missing,
-                    )  # fmt: skip
+        rows = completeness(
+            s3_client(settings.lake), settings.lake.bucket, settings.sources, now, hours
+        )
     except (BotoCoreError, ClientError) as exc:
         print(f"Completeness: the lake is not reachable ({exc})")
         return
+    for row in rows:
+        missing = f"[red]{row.missing}[/]" if row.missing else "0"
+        if row.missing and not row.heals:
+            missing += " (no history)"
+        table.add_row(
+            f"{row.hour:%Y-%m-%d %H}:00", row.source, row.part, str(row.expected),
+            str(row.live), str(row.healed), missing,
+        )  # fmt: skip
     Console().print(table)
 
 

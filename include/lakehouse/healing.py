@@ -99,7 +99,9 @@ class PartMinutes:
         hours: dict[datetime, HourCompleteness] = {}
         for minute in self.expected:
             hour = minute.replace(minute=0)
-            row = hours.setdefault(hour, HourCompleteness(self.source, self.part, hour))
+            row = hours.setdefault(
+                hour, HourCompleteness(self.source, self.part, hour, heals=self.heals)
+            )
             row.expected += 1
             row.live += minute in self.live
             row.healed += minute in self.healed and minute not in self.live
@@ -114,6 +116,8 @@ class HourCompleteness:
     expected: int = 0
     live: int = 0
     healed: int = 0
+    heals: bool = True
+    """Whether the API keeps history of this part (else its missed minutes stay missed)."""
 
     @property
     def missing(self) -> int:

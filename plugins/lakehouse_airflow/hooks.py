@@ -14,6 +14,7 @@ from typing import Any
 
 from airflow.sdk import BaseHook
 
+from lakehouse.config import LakeSettings
 from lakehouse.raw_zone import RawZoneWriter
 from lakehouse.sources.base import Connection, Source
 from lakehouse.sources.limiter import CallLimiter, Unlimited
@@ -54,6 +55,19 @@ def lake_s3_client(aws_conn_id: str = "lake_s3") -> Any:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
     return S3Hook(aws_conn_id=aws_conn_id).get_conn()
+
+
+def lake_settings(bucket: str, aws_conn_id: str = "lake_s3") -> LakeSettings:
+    """The lake's place and key from its connection, for readers other than boto3 (delta-rs)."""
+    conn = BaseHook.get_connection(aws_conn_id)
+    extra = conn.extra_dejson
+    return LakeSettings(
+        bucket=bucket,
+        endpoint_url=str(extra.get("endpoint_url", "")),
+        access_key=conn.login or "",
+        secret_key=conn.password or "",
+        region=str(extra.get("region_name", "us-east-1")),
+    )
 
 
 def raw_zone_writer(bucket: str, spool: Spool, aws_conn_id: str = "lake_s3") -> RawZoneWriter:
