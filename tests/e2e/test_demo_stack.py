@@ -19,6 +19,7 @@ from typing import Any
 import psutil
 import pytest
 import requests
+from browser import airflow_browser
 from fault_table import FULL_FAULTS, RecordFault
 from local_stack import (
     DAG_CURRENCIES,
@@ -31,8 +32,13 @@ from local_stack import (
     silver_keys,
     stack_listeners,
 )
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
 
+from lakehouse import tables
 from lakehouse.config import Settings
+from lakehouse.env import read_env_file
 from lakehouse.healing import minute_of, part_minutes
 from lakehouse.raw_zone import s3_client
 from lakehouse.runtime.stack import LocalStack
@@ -134,13 +140,14 @@ def row_count(env: dict[str, str], table: str) -> int:
     return int(str(rows[0]["n"])) if rows else 0
 
 
+def credentials(env: dict[str, str]) -> dict[str, str]:
+    """The stack's generated credentials.env."""
+    return read_env_file(Path(env["LAKEHOUSE_HOME"]) / "credentials.env")
+
+
 def airflow_api(env: dict[str, str]) -> tuple[str, dict[str, str]]:
     """The Airflow REST API's base URL and an admin's Bearer header, from credentials.env."""
-    creds = dict(
-        line.split("=", 1)
-        for line in (Path(env["LAKEHOUSE_HOME"]) / "credentials.env").read_text().splitlines()
-        if "=" in line and not line.startswith("#")
-    )
+    creds = credentials(env)
     base = f"http://127.0.0.1:{PORTS['AIRFLOW']}"
     token = requests.post(
         f"{base}/auth/token",
@@ -158,6 +165,83 @@ def running_backfills(env: dict[str, str], dag_id: str) -> list[dict[str, Any]]:
     )
     listed.raise_for_status()
     return [b for b in listed.json()["backfills"] if b["completed_at"] is None]
+
+
+def lakehouse_tables(env: dict[str, str]) -> dict[str, tuple[int, int | None]]:
+    """`lakehouse tables`: each table's version and rows."""
+    result = subprocess.run(
+        [LAKEHOUSE, "tables", "--format", "json"], env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    return {row["table"]: (row["version"], row["rows"]) for row in json.loads(result.stdout)}
+
+
+def test_the_lakehouse_page_lists_the_tables_as_the_cli_does_and_only_to_a_user(
+    stack_env: dict[str, str],
+) -> None:
+    base, headers = airflow_api(stack_env)
+    for path in ("/lakehouse/", "/lakehouse/api/tables", "/lakehouse/api/overview"):
+        anonymous = requests.get(f"{base}{path}", timeout=10)
+        assert anonymous.status_code == 401, (path, anonymous.text)
+    assert requests.post(f"{base}/lakehouse/api/stream/stop", timeout=10).status_code == 401
+
+    # The stream commits every few seconds: compare while the CLI sees the same versions around
+    # the page's answer.
+    for _ in range(10):
+        before = lakehouse_tables(stack_env)
+        page = requests.get(f"{base}/lakehouse/api/tables", headers=headers, timeout=60)
+        after = lakehouse_tables(stack_env)
+        assert page.status_code == 200, page.text
+        if before == after:
+            break
+    assert before == after, "the lake kept changing under ten tries"
+    assert {row["name"]: (row["version"], row["rows"]) for row in page.json()} == after
+    assert len(after) == len(tables.ALL_TABLES)
+
+    overview = requests.get(f"{base}/lakehouse/api/overview", headers=headers, timeout=60).json()
+    assert overview["stream"]["lease"]["live"], overview["stream"]
+    assert overview["last_batches"] and overview["prices"], overview
+    assert any(row["live"] for row in overview["completeness"]), overview["completeness"]
+
+
+def test_the_lakehouse_page_in_a_browser_shows_prices_that_move_forward(
+    stack_env: dict[str, str], tmp_path: Path
+) -> None:
+    creds = credentials(stack_env)
+    base = f"http://127.0.0.1:{PORTS['AIRFLOW']}"
+
+    def open_page(driver: WebDriver) -> datetime:
+        """The page as the UI's navigation shows it (in an iframe); the newest price point."""
+        driver.get(f"{base}/plugin/lakehouse")
+        frame = WebDriverWait(driver, 60).until(lambda d: d.find_element(By.TAG_NAME, "iframe"))
+        driver.switch_to.frame(frame)
+        body = driver.find_element(By.TAG_NAME, "body")
+        WebDriverWait(driver, 120).until(lambda _: body.get_attribute("data-loaded"))
+        shown = {
+            row.get_attribute("data-table")
+            for row in driver.find_elements(By.CSS_SELECTOR, "#tables tbody tr")
+        }
+        assert shown == {spec.qualified_name for spec in tables.ALL_TABLES}
+        points = [
+            datetime.fromisoformat(str(figure.get_attribute("data-last-ts")).replace("Z", "+00:00"))
+            for figure in driver.find_elements(By.CSS_SELECTOR, "#price-charts figure")
+        ]
+        driver.switch_to.default_content()
+        assert points, "the price chart has no series"
+        return max(points)
+
+    with airflow_browser(
+        base, creds["AIRFLOW_ADMIN_USER"], creds["AIRFLOW_ADMIN_PASSWORD"]
+    ) as driver:
+        first = open_page(driver)
+        screenshot = tmp_path / "lakehouse_page.png"
+        driver.save_screenshot(str(screenshot))
+        print(f"screenshot of the Lakehouse page: {screenshot}")
+        # A price minute is landed at its end and reaches silver within a micro-batch or two.
+        assert datetime.now(UTC) - first < timedelta(minutes=2), first
+        time.sleep(70)
+        second = open_page(driver)
+    assert second > first, (first, second)
 
 
 def test_airflow_runs_are_green_and_spark_ui_answers(stack_env: dict[str, str]) -> None:
