@@ -21,8 +21,9 @@ from lakehouse.query import QueryError, open_lake
 from lakehouse.sources.base import SourceSettings
 from lakehouse.sources.registry import sources
 from lakehouse.spark.control import LakeStore, read_lease, stop_requested
+from lakehouse.tables import ALL_TABLES
 
-Freshness = Literal["green", "amber", "red"]
+Freshness = Literal["green", "amber", "red", "none"]
 
 BATCH_SQL = """
 select batch_started_at, batch_id, input_rows,
@@ -57,7 +58,8 @@ order by records desc, reason
 @dataclass(frozen=True)
 class FreshnessSla:
     """How old a table's last commit may be: green within the SLA, amber within twice it, red
-    beyond. One SLA for every table: the stream commits to all of them each micro-batch."""
+    beyond. One SLA for every table: the stream commits to each one of them that has new rows,
+    and every minute brings new rows to each (but the quarantine)."""
 
     seconds: float
 
@@ -75,12 +77,14 @@ class FreshnessSla:
 def tables(
     lake_root: str, storage_options: Mapping[str, str], now: datetime, sla: FreshnessSla
 ) -> list[dict[str, Any]]:
-    """Each written table as `lakehouse tables` shows it, with its freshness against `sla`."""
+    """Each written table as `lakehouse tables` shows it, with its freshness against `sla`
+    ("none" for a table that is quiet while all is well, such as the quarantine)."""
+    quiet = {spec.qualified_name for spec in ALL_TABLES if not spec.stale_when_quiet}
     return [
         {
             **asdict(info),
             "age_s": round(info.age(now).total_seconds(), 1),
-            "freshness": sla.status(info.age(now)),
+            "freshness": "none" if info.name in quiet else sla.status(info.age(now)),
         }
         for info in describe_tables(lake_root, storage_options)
     ]

@@ -82,6 +82,9 @@ class TableSpec:
     partitions: tuple[str, ...] = ()
     properties: Mapping[str, str] = field(default_factory=dict)
     """Delta table properties on top of those every table gets."""
+    stale_when_quiet: bool = True
+    """Whether a table that gets no commit for a while is stale (the Lakehouse page's freshness);
+    False for tables written only when something goes wrong (the quarantine)."""
     fill: Mapping[str, str] = field(default_factory=dict)
     """Column -> SQL value for rows that hold null in it because they were written before the
     column existed (`lakehouse.spark.sinks.ensure_table` sets it once the column is added)."""
@@ -248,6 +251,7 @@ SILVER_QUARANTINE = TableSpec(
     ),
     MEDALLION,
     "every record that failed parsing or an expectation, with the reason and source file",
+    stale_when_quiet=False,
 )
 
 # ---- gold -------------------------------------------------------------------------------------

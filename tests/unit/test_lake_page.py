@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from lakehouse import overview
 from lakehouse.spark.control import LocalStore, stop_requested
-from lakehouse.tables import OPS_STREAM_PROGRESS, SILVER_COIN_PRICES
+from lakehouse.tables import OPS_STREAM_PROGRESS, SILVER_COIN_PRICES, SILVER_QUARANTINE
 from lakehouse_airflow import lake_page
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
@@ -96,6 +96,17 @@ def test_tables_carry_the_catalog_figures_and_their_freshness(lake: Path) -> Non
     assert by_name["ops.stream_progress"]["version"] == 0
     assert {row["freshness"] for row in lenient} == {"green"}
     assert {row["freshness"] for row in strict} == {"red"}
+
+
+def test_the_quarantine_has_no_freshness_it_is_quiet_while_all_is_well(tmp_path: Path) -> None:
+    write_deltalake(
+        str(tmp_path / SILVER_QUARANTINE.path), pa.table({"reason": pa.array([], pa.string())})
+    )
+    a_day_later = datetime.now(UTC) + timedelta(days=1)
+
+    (row,) = overview.tables(str(tmp_path), {}, a_day_later, overview.FreshnessSla(60))
+
+    assert (row["name"], row["freshness"]) == ("silver.quarantine", "none")
 
 
 @pytest.mark.parametrize(

@@ -114,6 +114,8 @@ def airflow_env(
         "AIRFLOW_VAR_LAKEHOUSE_SPARK_IVY_DIR": str(install.ivy_dir(settings.tools_dir)),
         "AIRFLOW_VAR_LAKEHOUSE_SPARK_LOGSTORE_JAR": str(install.logstore_jar(settings.tools_dir)),
         "AIRFLOW_VAR_LAKEHOUSE_SPARK_UI_PORT": str(ports.spark_ui),
+        # Where the Lakehouse page links to (lakehouse_airflow.lake_page).
+        "AIRFLOW_VAR_LAKEHOUSE_SPARK_UI_URL": f"http://127.0.0.1:{ports.spark_ui}",
         "AIRFLOW_VAR_LAKEHOUSE_SPARK_LOCAL_IP": spark_cluster.LOCAL_IP,
         # On the cluster, spark-submit reads the cluster's private spark-defaults.conf (its secret).
         **({"SPARK_CONF_DIR": str(spark_cluster.conf_dir(settings.home))} if cluster else {}),
