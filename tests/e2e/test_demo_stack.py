@@ -44,13 +44,14 @@ from lakehouse.tables import MEDALLION
 pytestmark = pytest.mark.e2e
 
 PORTS = {
-    "AIRFLOW": 18080,
+    "AIRFLOW": 18088,  # not 18080: a demo's Spark History Server listens there
     "MINIO": 19000,
     "MINIO_CONSOLE": 19001,
     "POSTGRES": 15433,
     "SIMULATOR": 18090,
     "SPARK_UI": 14040,
     "SCHEDULER_HEALTH": 18974,
+    "SPARK_HISTORY": 18180,
 }
 DAG_COINS = {"bitcoin", "ethereum", "solana"}
 

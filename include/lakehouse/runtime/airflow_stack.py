@@ -21,7 +21,7 @@ from urllib.parse import quote
 import requests
 
 from lakehouse.config import REPO_ROOT, Settings
-from lakehouse.runtime import install, postgres, spark_cluster
+from lakehouse.runtime import install, postgres, spark_cluster, spark_history
 from lakehouse.runtime.processes import HealthCheck, ProcessSpec, StartupError, http_ok
 from lakehouse.sources.registry import sources
 
@@ -115,6 +115,10 @@ def airflow_env(
         "AIRFLOW_VAR_LAKEHOUSE_SPARK_LOGSTORE_JAR": str(install.logstore_jar(settings.tools_dir)),
         "AIRFLOW_VAR_LAKEHOUSE_SPARK_UI_PORT": str(ports.spark_ui),
         "AIRFLOW_VAR_LAKEHOUSE_SPARK_LOCAL_IP": spark_cluster.LOCAL_IP,
+        # The driver's event log, for the History Server (`lakehouse up` creates the folder).
+        "AIRFLOW_VAR_LAKEHOUSE_SPARK_EVENT_LOG_DIR": str(
+            spark_history.event_log_dir(settings.home)
+        ),
         # On the cluster, spark-submit reads the cluster's private spark-defaults.conf (its secret).
         **({"SPARK_CONF_DIR": str(spark_cluster.conf_dir(settings.home))} if cluster else {}),
     }
