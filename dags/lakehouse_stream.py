@@ -20,7 +20,9 @@ Connections: `spark_default` (master: local[2] or spark://host:7077), `lake_s3` 
 reach the driver as environment variables, never on the command line). Variables:
 `lakehouse_bucket`, `lakehouse_spark_ivy_dir`, `lakehouse_spark_logstore_jar` (the path of the
 log store's jar, which fences Delta commits with conditional PUTs), `lakehouse_spark_ui_port`,
-`lakehouse_spark_local_ip` (where the driver listens; default 127.0.0.1), and optionally one
+`lakehouse_spark_local_ip` (where the driver listens; default 127.0.0.1),
+`lakehouse_spark_event_log_dir` (an existing folder, as an absolute path, where the driver writes
+its rolling event log for a Spark History Server; unset or empty: no event log), and optionally one
 `lakehouse_stream_<option>` per tunable option of the job (`lakehouse.spark.options`; the
 README's "The stream job" lists them).
 """
@@ -34,6 +36,7 @@ import pendulum
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk import dag, task
 
+from lakehouse.spark.event_log import event_log_conf
 from lakehouse.spark.options import StreamOptions, dag_arguments
 from lakehouse.spark.packages import SPARK_EXCLUDED_PACKAGES, SPARK_PACKAGES, logstore_conf
 
@@ -42,6 +45,13 @@ BUCKET = "{{ var.value.get('lakehouse_bucket', 'lake') }}"
 # The address the driver binds its RPC, block manager and UI to: loopback unless the deployment
 # names one (executors on other machines must reach the driver).
 LOCAL_IP = "{{ var.value.get('lakehouse_spark_local_ip', '127.0.0.1') }}"
+# Where the driver writes its event log: a folder on its machine that the deployment created. Spark
+# refuses to start with an event log folder that does not exist, so without the Variable the
+# driver writes none.
+EVENT_LOG = event_log_conf(
+    directory="{{ 'file://' ~ var.value.get('lakehouse_spark_event_log_dir', '') }}",
+    enabled="{{ 'true' if var.value.get('lakehouse_spark_event_log_dir', '') else 'false' }}",
+)
 LEASE_TTL_SECONDS = StreamOptions.lease_ttl_seconds
 JOB_ARGUMENTS = dag_arguments(
     lake_uri=f"s3a://{BUCKET}",
@@ -87,6 +97,7 @@ def lakehouse_stream() -> None:
             "spark.driver.host": LOCAL_IP,
             "spark.sql.shuffle.partitions": "4",
             **logstore_conf(),
+            **EVENT_LOG,
         },
         application_args=JOB_ARGUMENTS,
         env_vars={

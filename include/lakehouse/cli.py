@@ -39,6 +39,7 @@ The lakehouse is up.
                   AIRFLOW_ADMIN_USER / AIRFLOW_ADMIN_PASSWORD)
   MinIO console   http://127.0.0.1:{ports.minio_console}  (MINIO_ROOT_USER / MINIO_ROOT_PASSWORD)
   Spark UI        http://127.0.0.1:{ports.spark_ui}  (once the lakehouse_stream DAG runs the job)
+  Spark history   http://127.0.0.1:{ports.spark_history}  (every stream driver, past ones too)
   Query           .venv/bin/lakehouse query "select count(*) from silver.coin_prices"
   Status / stop   make status / make stop"""
     )

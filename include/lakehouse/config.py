@@ -118,6 +118,8 @@ class Ports:
     spark_master_ui: int = 8081
     spark_worker_ui: int = 8082
     """The first worker's UI; worker i (from 0) listens on this port plus i."""
+    spark_history: int = 18080
+    """The Spark History Server's UI (`lakehouse.runtime.spark_history`)."""
 
 
 @dataclass(frozen=True)

@@ -50,13 +50,14 @@ from lakehouse.tables import MEDALLION
 pytestmark = pytest.mark.e2e
 
 PORTS = {
-    "AIRFLOW": 18080,
+    "AIRFLOW": 18088,  # not 18080: a demo's Spark History Server listens there
     "MINIO": 19000,
     "MINIO_CONSOLE": 19001,
     "POSTGRES": 15433,
     "SIMULATOR": 18090,
     "SPARK_UI": 14040,
     "SCHEDULER_HEALTH": 18974,
+    "SPARK_HISTORY": 18180,
 }
 DAG_COINS = {"bitcoin", "ethereum", "solana"}
 
@@ -253,6 +254,20 @@ def test_the_lakehouse_page_in_a_browser_shows_prices_that_move_forward(
         time.sleep(70)
         second = open_page(driver)
     assert second > first, (first, second)
+
+
+def test_the_history_server_lists_the_stream_application(stack_env: dict[str, str]) -> None:
+    """The driver's rolling event log under the stack's home reaches the History Server; the
+    application of a driver from before a restart is checked in the scheduler-restart test."""
+    history = f"http://127.0.0.1:{PORTS['SPARK_HISTORY']}/api/v1/applications"
+    deadline = time.monotonic() + 120
+    names: list[str] = []
+    while time.monotonic() < deadline and "lakehouse_stream" not in names:
+        names = [app["name"] for app in requests.get(history, timeout=10).json()]
+        time.sleep(5)
+    assert "lakehouse_stream" in names, names
+    event_logs = Path(stack_env["LAKEHOUSE_HOME"]) / "spark-events"
+    assert any(event_logs.iterdir()), f"no event log under {event_logs}"
 
 
 def test_airflow_runs_are_green_and_spark_ui_answers(stack_env: dict[str, str]) -> None:
@@ -665,6 +680,12 @@ def test_a_scheduler_restart_never_makes_two_drivers_and_healing_fills_the_gap(
     # HEAL_LAG (3 minutes), so the last missed minute is healed about 2 minutes after the return.
     assert healed_after <= HEAL_WITHIN, f"healed {healed_after:.0f} s after the restart"
     assert "Completeness of the raw zone" in status.stdout, status.stdout + status.stderr
+    # The Spark UI of the driver from before the restart is still there, in the History Server.
+    history = f"http://127.0.0.1:{PORTS['SPARK_HISTORY']}/api/v1/applications"
+    drivers_seen = [
+        a for a in requests.get(history, timeout=10).json() if a["name"] == "lakehouse_stream"
+    ]
+    assert len(drivers_seen) >= 2, drivers_seen
 
 
 HEAL_WITHIN = 300.0

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from lakehouse.config import REPO_ROOT
+from lakehouse.runtime import spark_history
 from lakehouse.runtime.deployment import (
     REQUIRED_VARIABLES,
     DeploymentError,
@@ -87,6 +88,47 @@ def published_address(port: str | dict[str, Any]) -> str | None:
     return parts[0] if len(parts) == 3 else None
 
 
+def mounts(service: dict[str, Any]) -> dict[str, str]:
+    """Each volume's source by its target, in either of docker-compose's notations."""
+    found = {}
+    for volume in service.get("volumes", []):
+        if isinstance(volume, dict):
+            found[str(volume.get("target"))] = str(volume.get("source"))
+        else:
+            source, target = str(volume).split(":")[:2]
+            found[target] = source
+    return found
+
+
+def history_problems(services: dict[str, Any]) -> list[str]:
+    """What spark-history lacks of the local stack's History Server (runtime.spark_history)."""
+    folder = (
+        services["airflow-scheduler"]
+        .get("environment", {})
+        .get("AIRFLOW_VAR_LAKEHOUSE_SPARK_EVENT_LOG_DIR")
+    )
+    history = services.get("spark-history")
+    if folder is None or history is None:
+        return ["no spark-history, or no AIRFLOW_VAR_LAKEHOUSE_SPARK_EVENT_LOG_DIR for it to read"]
+    problems = []
+    env = history.get("environment", {})
+    options = str(env.get("SPARK_HISTORY_OPTS", "")).split()
+    settings = dict(option.removeprefix("-D").split("=", 1) for option in options)
+    expected = spark_history.history_conf(f"file://{folder}", 18080)
+    for key, value in expected.items():
+        if settings.get(key) != value:
+            problems.append(f"spark-history: {key} is {settings.get(key)!r}, not {value!r}")
+    if env.get("SPARK_DAEMON_MEMORY") != spark_history.DAEMON_MEMORY:
+        problems.append(f"spark-history: SPARK_DAEMON_MEMORY is not {spark_history.DAEMON_MEMORY}")
+    # The driver runs in the scheduler's task: the server must see the folder it writes.
+    volumes = {
+        name: mounts(services[name]).get(folder) for name in ("airflow-scheduler", "spark-history")
+    }
+    if None in volumes.values() or len(set(volumes.values())) != 1:
+        problems.append(f"the scheduler and spark-history share no volume at {folder}: {volumes}")
+    return problems
+
+
 def compose_problems(config: dict[str, Any]) -> list[str]:
     """What compose lacks of the deployment; empty when it matches."""
     problems = []
@@ -119,7 +161,7 @@ def compose_problems(config: dict[str, Any]) -> list[str]:
         for port in service.get("ports", []):
             if published_address(port) != "127.0.0.1":
                 problems.append(f"{name} publishes port {port} beyond 127.0.0.1")
-    return problems
+    return problems + history_problems(services)
 
 
 def test_the_deployment_covers_what_the_dags_name() -> None:
@@ -153,6 +195,27 @@ def test_compose_gives_airflow_what_the_dags_need_and_publishes_on_loopback_only
     ],
 )
 def test_a_compose_missing_a_connection_or_pool_fails(
+    tmp_path: Path, line: str, problem: str
+) -> None:
+    text = COMPOSE.read_text()
+    assert line in text
+    broken = tmp_path / "docker-compose.yaml"
+    broken.write_text("\n".join(row for row in text.splitlines() if line not in row) + "\n")
+
+    problems = compose_problems(resolved(broken))
+
+    assert any(problem in found for found in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("- spark-events:/var/lib/lakehouse/spark-events", "share no volume"),
+        ("-Dspark.history.fs.cleaner.enabled=true", "spark.history.fs.cleaner.enabled is None"),
+        ("AIRFLOW_VAR_LAKEHOUSE_SPARK_EVENT_LOG_DIR:", "no AIRFLOW_VAR_LAKEHOUSE_SPARK_EVENT_LOG"),
+    ],
+)
+def test_a_history_server_that_differs_from_the_stacks_fails(
     tmp_path: Path, line: str, problem: str
 ) -> None:
     text = COMPOSE.read_text()

@@ -45,6 +45,7 @@ def test_workers_join_a_master_on_loopback_and_no_secret_is_on_a_command_line(
         "spark-master",
         "spark-worker-1",
         "spark-worker-2",
+        "spark-history",  # runs in local mode too (runtime.spark_history)
     ]
     worker = specs["spark-worker-2"]
     argv = list(worker.argv)

@@ -56,3 +56,42 @@ def test_the_driver_listens_on_loopback_unless_the_deployment_says_otherwise(
 def test_the_driver_commits_through_the_conditional_put_log_store(parsed: dict[str, Any]) -> None:
     assert parsed["conf"]["spark.delta.logStore.s3a.impl"] == LOGSTORE_CLASS
     assert parsed["jars"] == "{{ var.value.lakehouse_spark_logstore_jar }}"
+
+
+class FakeVariables:
+    """`var.value` of a template context, holding the given Variables."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values = values
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return self.values.get(name, default)
+
+
+def rendered_event_log(conf: dict[str, str], variables: dict[str, str]) -> dict[str, str]:
+    import jinja2
+
+    context = {"var": {"value": FakeVariables(variables)}}
+    return {
+        key: jinja2.Environment().from_string(value).render(context)
+        for key, value in conf.items()
+        if key.startswith("spark.eventLog.")
+    }
+
+
+def test_the_driver_logs_events_where_the_deployment_says(parsed: dict[str, Any]) -> None:
+    folder = {"lakehouse_spark_event_log_dir": "/srv/lakehouse/spark-events"}
+
+    conf = rendered_event_log(parsed["conf"], folder)
+
+    assert conf["spark.eventLog.enabled"] == "true"
+    assert conf["spark.eventLog.dir"] == "file:///srv/lakehouse/spark-events"
+    assert conf["spark.eventLog.rolling.enabled"] == "true"
+
+
+def test_without_the_variable_the_driver_logs_no_events(parsed: dict[str, Any]) -> None:
+    # Spark would refuse to start with an event log folder that does not exist.
+    for variables in ({}, {"lakehouse_spark_event_log_dir": ""}):
+        conf = rendered_event_log(parsed["conf"], variables)
+
+        assert conf["spark.eventLog.enabled"] == "false"

@@ -21,7 +21,7 @@ from urllib.parse import quote
 import requests
 
 from lakehouse.config import REPO_ROOT, Settings
-from lakehouse.runtime import install, postgres, spark_cluster
+from lakehouse.runtime import install, postgres, spark_cluster, spark_history
 from lakehouse.runtime.processes import HealthCheck, ProcessSpec, StartupError, http_ok
 from lakehouse.sources.registry import sources
 
@@ -116,7 +116,12 @@ def airflow_env(
         "AIRFLOW_VAR_LAKEHOUSE_SPARK_UI_PORT": str(ports.spark_ui),
         # Where the Lakehouse page links to (lakehouse_airflow.lake_page).
         "AIRFLOW_VAR_LAKEHOUSE_SPARK_UI_URL": f"http://127.0.0.1:{ports.spark_ui}",
+        "AIRFLOW_VAR_LAKEHOUSE_SPARK_HISTORY_URL": f"http://127.0.0.1:{ports.spark_history}",
         "AIRFLOW_VAR_LAKEHOUSE_SPARK_LOCAL_IP": spark_cluster.LOCAL_IP,
+        # The driver's event log, for the History Server (`lakehouse up` creates the folder).
+        "AIRFLOW_VAR_LAKEHOUSE_SPARK_EVENT_LOG_DIR": str(
+            spark_history.event_log_dir(settings.home)
+        ),
         # On the cluster, spark-submit reads the cluster's private spark-defaults.conf (its secret).
         **({"SPARK_CONF_DIR": str(spark_cluster.conf_dir(settings.home))} if cluster else {}),
     }

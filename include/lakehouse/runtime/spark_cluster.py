@@ -88,7 +88,7 @@ def cluster_specs(
     specs = [
         ProcessSpec(
             name=MASTER,
-            argv=_supervised(
+            argv=supervised(
                 MASTER,
                 [
                     spark_class,
@@ -119,7 +119,7 @@ def cluster_specs(
         specs.append(
             ProcessSpec(
                 name=name,
-                argv=_supervised(
+                argv=supervised(
                     name,
                     [
                         spark_class,
@@ -163,5 +163,6 @@ def _worker_registered(master_ui: str, ui_port: int) -> HealthCheck:
     return lambda: any(worker.get("webuiaddress") == address for worker in alive_workers(master_ui))
 
 
-def _supervised(name: str, argv: list[str]) -> list[str]:
+def supervised(name: str, argv: list[str]) -> list[str]:
+    """`argv` under `lakehouse.runtime.supervise`, which restarts it when it dies."""
     return [sys.executable, "-m", "lakehouse.runtime.supervise", name, "--", *argv]

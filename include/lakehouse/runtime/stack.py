@@ -5,7 +5,8 @@ logs and data. Every listener of the stack is on 127.0.0.1: PostgreSQL, MinIO's 
 console, the simulator, Airflow's api-server and the scheduler's health check server; the
 scheduler and triggerer run without their log servers (Airflow binds those to every interface);
 the stream job's driver binds its RPC, block manager and UI to 127.0.0.1 too (the
-`lakehouse_spark_local_ip` Variable, see the `lakehouse_stream` DAG).
+`lakehouse_spark_local_ip` Variable, see the `lakehouse_stream` DAG), and so does the Spark History
+Server that replays its event logs (runtime.spark_history).
 """
 
 from __future__ import annotations
@@ -23,7 +24,15 @@ from typing import Literal
 import psutil
 
 from lakehouse.config import Settings, read_env_file
-from lakehouse.runtime import airflow_stack, deployment, install, minio, postgres, spark_cluster
+from lakehouse.runtime import (
+    airflow_stack,
+    deployment,
+    install,
+    minio,
+    postgres,
+    spark_cluster,
+    spark_history,
+)
 from lakehouse.runtime.processes import (
     ProcessManager,
     ProcessSpec,
@@ -187,6 +196,7 @@ class LocalStack:
         if self.mode == "demo":
             parts.append(self.simulator_spec())
         parts += spark_cluster.cluster_specs(self.settings, creds, self.base_env())
+        parts.append(spark_history.history_spec(self.settings, self.base_env()))
         airflow_bin = self.venv_bin / "airflow"
         return [
             *parts,
@@ -289,6 +299,9 @@ class LocalStack:
         """What a part needs on disk before it can start: a database cluster, a migrated schema."""
         if spec.name == spark_cluster.MASTER:
             spark_cluster.write_conf(self.settings.home, creds["SPARK_AUTH_SECRET"])
+        if spec.name == spark_history.NAME:
+            # Also the event log folder, which the driver (under the scheduler, later) needs.
+            spark_history.write_conf(self.settings.home, self.settings.ports.spark_history)
         if spec.name == "postgres":
             postgres.init_postgres(self.paths.pgdata, creds["POSTGRES_SUPERUSER_PASSWORD"])
         if spec.name == "airflow-api-server" and self.processes.process(spec.name) is None:
