@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from lakehouse.runtime import airflow_stack
 from lakehouse.runtime.processes import free_port
 from lakehouse.runtime.stack import generate_credentials
 from lakehouse.spark import metastore
+from lakehouse.spark.options import StreamOptions
 from lakehouse.spark.spark_sql import SparkSqlError, check_reachable, metastore_env
 
 ENV = {
@@ -116,3 +118,56 @@ def test_an_unreachable_metastore_is_named_at_once() -> None:
     port = free_port()
     with pytest.raises(SparkSqlError, match=f"127.0.0.1:{port} is not reachable"):
         check_reachable(f"jdbc:postgresql://127.0.0.1:{port}/metastore", timeout=1.0)
+
+
+class FakeCatalogSpark:
+    """Records the SQL `register_tables` runs; DESCRIBE answers with `registered`'s locations."""
+
+    def __init__(self, registered: dict[str, str], refuse_alter: bool = False) -> None:
+        self.registered = registered
+        self.refuse_alter = refuse_alter
+        self.statements: list[str] = []
+
+    def sql(self, statement: str) -> FakeCatalogSpark:
+        self.statements.append(statement)
+        if statement.startswith("ALTER TABLE") and self.refuse_alter:
+            raise RuntimeError("DELTA_SCHEMA_MISMATCH: the schemas differ\nat ...")
+        self._last = statement
+        return self
+
+    def collect(self) -> list[dict[str, str]]:
+        name = self._last.rsplit(" ", 1)[-1].replace("`", "")
+        return [{"col_name": "Location", "data_type": self.registered.get(name, "")}]
+
+
+def options(lake: str) -> StreamOptions:
+    return StreamOptions(lake_uri=lake)
+
+
+def test_registering_again_changes_nothing_and_a_moved_table_is_re_pointed() -> None:
+    here = {spec.qualified_name: f"s3a://lake/{spec.path}" for spec in tables.ALL_TABLES}
+    spark = FakeCatalogSpark(here)
+    metastore.register_tables(spark, options("s3a://lake"))  # type: ignore[arg-type]
+    assert not any(s.startswith("ALTER") for s in spark.statements)
+
+    moved = {**here, "silver.devices": "s3a://old-bucket/silver/devices"}
+    spark = FakeCatalogSpark(moved)
+    metastore.register_tables(spark, options("s3a://lake"))  # type: ignore[arg-type]
+    assert [s for s in spark.statements if s.startswith("ALTER")] == [
+        "ALTER TABLE `silver`.`devices` SET LOCATION 's3a://lake/silver/devices'"
+    ]
+
+
+def test_a_table_that_cannot_be_re_pointed_fails_naming_it() -> None:
+    moved = {spec.qualified_name: "s3a://old-bucket/x" for spec in tables.ALL_TABLES}
+    spark = FakeCatalogSpark(moved, refuse_alter=True)
+
+    with pytest.raises(
+        metastore.MetastoreError,
+        match=re.escape(
+            "bronze.raw_events is registered at s3a://old-bucket/x, not at "
+            "s3a://lake/bronze/raw_events"
+        ),
+    ) as caught:
+        metastore.register_tables(spark, options("s3a://lake"))  # type: ignore[arg-type]
+    assert "DELTA_SCHEMA_MISMATCH" in str(caught.value)
