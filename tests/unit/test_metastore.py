@@ -171,3 +171,26 @@ def test_a_table_that_cannot_be_re_pointed_fails_naming_it() -> None:
     ) as caught:
         metastore.register_tables(spark, options("s3a://lake"))  # type: ignore[arg-type]
     assert "DELTA_SCHEMA_MISMATCH" in str(caught.value)
+
+
+def test_spark_sql_shell_binds_the_session_and_stops_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import code
+
+    from lakehouse import cli
+    from lakehouse.spark import spark_sql
+
+    class Session:
+        stopped = False
+
+        def stop(self) -> None:
+            self.stopped = True
+
+    session = Session()
+    bound: dict[str, object] = {}
+    monkeypatch.setattr(spark_sql, "metastore_env", lambda settings, environ: ENV)
+    monkeypatch.setattr(spark_sql, "open_session", lambda settings, env, master: session)
+    monkeypatch.setattr(code, "interact", lambda banner, local: bound.update(local))
+
+    assert cli.main(["spark-sql", "--shell"]) == 0
+    assert bound == {"spark": session} and session.stopped
+    assert cli.main(["spark-sql"]) == cli.EXIT_FAILURE  # neither SQL nor --shell
