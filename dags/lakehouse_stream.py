@@ -16,10 +16,12 @@ current micro-batches, releases its lease and exits 0, and the task succeeds. Th
 this one holds the lease (`_leases/lakehouse_stream.json`); after a crash the restarted driver
 waits up to `--lease-wait-seconds` for the dead driver's lease to expire.
 
-Connections: `spark_default` (master: local[2] or spark://host:7077), `lake_s3` (its credentials
-reach the driver as environment variables, never on the command line). Variables:
-`lakehouse_bucket`, `lakehouse_spark_ivy_dir`, `lakehouse_spark_logstore_jar` (the path of the
-log store's jar, which fences Delta commits with conditional PUTs), `lakehouse_spark_ui_port`,
+Connections: `spark_default` (master: local[2] or spark://host:7077), `lake_s3` and
+`lake_metastore` (the Hive metastore's PostgreSQL database, where the driver registers the tables
+by name); their credentials reach the driver as environment variables, never on the command line.
+Variables: `lakehouse_bucket`, `lakehouse_spark_ivy_dir`, `lakehouse_spark_logstore_jar` (the path
+of the log store's jar, which fences Delta commits with conditional PUTs),
+`lakehouse_spark_jdbc_jar` (the metastore's JDBC driver), `lakehouse_spark_ui_port`,
 `lakehouse_spark_local_ip` (where the driver listens; default 127.0.0.1),
 `lakehouse_spark_event_log_dir` (an existing folder, as an absolute path, where the driver writes
 its rolling event log for a Spark History Server; unset or empty: no event log), and optionally one
@@ -37,6 +39,7 @@ from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOpe
 from airflow.sdk import dag, task
 
 from lakehouse.spark.event_log import event_log_conf
+from lakehouse.spark.metastore import PASSWORD_VARIABLE, URL_VARIABLE, USER_VARIABLE
 from lakehouse.spark.options import StreamOptions, dag_arguments
 from lakehouse.spark.packages import SPARK_EXCLUDED_PACKAGES, SPARK_PACKAGES, logstore_conf
 
@@ -51,6 +54,10 @@ LOCAL_IP = "{{ var.value.get('lakehouse_spark_local_ip', '127.0.0.1') }}"
 EVENT_LOG = event_log_conf(
     directory="{{ 'file://' ~ var.value.get('lakehouse_spark_event_log_dir', '') }}",
     enabled="{{ 'true' if var.value.get('lakehouse_spark_event_log_dir', '') else 'false' }}",
+)
+METASTORE_URL = (
+    "jdbc:postgresql://{{ conn.lake_metastore.host }}:{{ conn.lake_metastore.port }}"
+    "/{{ conn.lake_metastore.schema }}"
 )
 LEASE_TTL_SECONDS = StreamOptions.lease_ttl_seconds
 JOB_ARGUMENTS = dag_arguments(
@@ -87,6 +94,8 @@ def lakehouse_stream() -> None:
         packages=",".join(SPARK_PACKAGES),
         exclude_packages=",".join(SPARK_EXCLUDED_PACKAGES),
         jars="{{ var.value.lakehouse_spark_logstore_jar }}",
+        # DataNucleus finds the JDBC driver on the JVM's class path only, not among --jars.
+        driver_class_path="{{ var.value.lakehouse_spark_jdbc_jar }}",
         driver_memory="1g",
         conf={
             "spark.jars.ivy": "{{ var.value.lakehouse_spark_ivy_dir }}",
@@ -103,6 +112,9 @@ def lakehouse_stream() -> None:
         env_vars={
             "AWS_ACCESS_KEY_ID": "{{ conn.lake_s3.login }}",
             "AWS_SECRET_ACCESS_KEY": "{{ conn.lake_s3.password }}",
+            URL_VARIABLE: METASTORE_URL,
+            USER_VARIABLE: "{{ conn.lake_metastore.login }}",
+            PASSWORD_VARIABLE: "{{ conn.lake_metastore.password }}",
             # Spark's web UI binds to SPARK_LOCAL_IP, not to spark.driver.bindAddress.
             "SPARK_LOCAL_IP": LOCAL_IP,
         },

@@ -9,7 +9,9 @@ driver holds it, it refuses to start (exit 3). It stops gracefully, exit 0, when
 (`lakehouse stream start` removes it). `--once` processes what is available and exits. Every flag
 comes from `lakehouse.spark.options.StreamOptions` (`--help` lists them).
 
-S3 credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY in the driver's environment.
+S3 credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY in the driver's environment;
+with LAKEHOUSE_METASTORE_URL / _USER / _PASSWORD there too, the tables are registered by name in
+that Hive metastore (`lakehouse.spark.metastore`; the JDBC driver on --driver-class-path).
 Exit codes: 0 done or stopped, 1 failed, 3 lease held by another driver, 4 lease lost (also when
 a commit was refused because the lease may have passed to another driver: see
 `lakehouse.spark.lease`), 86 a test's fault point (`lakehouse.spark.faults`).
@@ -18,6 +20,7 @@ a commit was refused because the lease may have passed to another driver: see
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 from collections.abc import Sequence
@@ -31,6 +34,7 @@ from lakehouse.spark.lease import (
     hold_log_store_commits,
     stop_marker_present,
 )
+from lakehouse.spark.metastore import session_conf
 from lakehouse.spark.options import parse_options
 from lakehouse.spark.scratch import driver_scratch
 from lakehouse.spark.session import build_spark_session
@@ -68,7 +72,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         APP_NAME,
         s3_endpoint=options.s3_endpoint,
         s3_region=options.s3_region,
-        extra_conf={"spark.local.dir": str(driver_scratch())},
+        extra_conf={
+            "spark.local.dir": str(driver_scratch()),
+            **session_conf(os.environ, options.lake_uri),
+        },
     )
     try:
         spark.sparkContext.setLogLevel(options.spark_log_level)

@@ -214,6 +214,40 @@ def _query(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _spark_sql(settings: Settings, args: argparse.Namespace) -> int:
+    """SQL on the tables by name through Spark and the Hive metastore (`lakehouse.spark.spark_sql`);
+    `--shell` opens Python with `spark` bound to the same session instead."""
+    import os
+
+    from lakehouse.query import format_rows
+    from lakehouse.spark.spark_sql import SparkSqlError, metastore_env, open_session, run_sql
+
+    if not args.shell and not args.sql:
+        print("error: give the SQL to run, or --shell", file=sys.stderr)
+        return EXIT_FAILURE
+    try:
+        spark = open_session(settings, metastore_env(settings, os.environ), args.master)
+    except SparkSqlError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    try:
+        if args.shell:
+            import code
+
+            code.interact(
+                banner="`spark` is a session on the lake's tables by name", local={"spark": spark}
+            )
+            return 0
+        columns, rows = run_sql(spark, args.sql)
+    except SparkSqlError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    finally:
+        spark.stop()
+    print(format_rows(columns, rows, args.format))
+    return 0
+
+
 def _tables(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
@@ -379,6 +413,7 @@ def _install(settings: Settings, _: argparse.Namespace) -> int:
         print(f"minio: {install.ensure_minio(settings.tools_dir)}")
         print(f"spark jars: {install.ensure_spark_jars(settings.tools_dir)}")
         print(f"delta log store: {install.ensure_logstore_jar(settings.tools_dir)}")
+        print(f"metastore JDBC driver: {install.ensure_jdbc_jar(settings.tools_dir)}")
     except install.InstallError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
@@ -432,6 +467,20 @@ def build_parser() -> argparse.ArgumentParser:
         "(ISO 8601, UTC unless it says otherwise)",
     )
     query.set_defaults(run=_query)
+
+    spark_sql = commands.add_parser(
+        "spark-sql",
+        help="run Spark SQL on the tables by name (in the Hive metastore the stream fills)",
+    )
+    spark_sql.add_argument(
+        "sql", nargs="?", help='e.g. "select count(*) from silver.coin_prices version as of 3"'
+    )
+    spark_sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    spark_sql.add_argument("--master", default="local[*]", help="Spark master (default local[*])")
+    spark_sql.add_argument(
+        "--shell", action="store_true", help="a Python shell with `spark` bound to the session"
+    )
+    spark_sql.set_defaults(run=_spark_sql)
 
     tables = commands.add_parser(
         "tables", help="every table: version, last commit, rows, files, size, freshness"

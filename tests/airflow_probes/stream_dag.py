@@ -33,6 +33,7 @@ def probe(repo_root: Path) -> dict[str, Any]:
         "env": sorted(run.env_vars or {}),
         "conf": dict(run.conf or {}),
         "jars": run.jars,
+        "driver_class_path": run.driver_class_path,
         "max_active_runs": dag.max_active_runs,
         "timetable": type(dag.timetable).__name__,
     }

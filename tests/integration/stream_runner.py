@@ -36,6 +36,8 @@ def argv(lake: Path | str, *args: str, app: Path = JOB) -> list[str]:
         "--packages", ",".join(SPARK_PACKAGES),
         "--exclude-packages", ",".join(SPARK_EXCLUDED_PACKAGES),
         "--jars", str(jar),
+        # As the DAG: the metastore's JDBC driver, used when LAKEHOUSE_METASTORE_URL is set.
+        "--driver-class-path", str(install.ensure_jdbc_jar(tools)),
         str(app),
         "--lake-uri", str(lake),
         *args,

@@ -60,7 +60,10 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
 
 def secure_and_create(cluster: Cluster) -> None:
     postgres.secure(cluster.data, cluster.port, SUPERUSER_PASSWORD)
-    postgres.ensure_airflow_database(cluster.port, SUPERUSER_PASSWORD, AIRFLOW_PASSWORD)
+    postgres.ensure_database(
+        cluster.port, SUPERUSER_PASSWORD, postgres.AIRFLOW_ROLE, postgres.AIRFLOW_DATABASE,
+        AIRFLOW_PASSWORD,
+    )  # fmt: skip
 
 
 def assert_closed(cluster: Cluster) -> None:

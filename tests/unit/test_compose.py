@@ -40,6 +40,7 @@ AIRFLOW_SERVICES = (
 SECRETS = {
     "POSTGRES_SUPERUSER_PASSWORD": "pg-3f9a1c0e7d2b",
     "AIRFLOW_DB_PASSWORD": "af-7e2c4a9b1d0f",
+    "METASTORE_DB_PASSWORD": "ms-5a0c2e4f6b8d",
     "MINIO_ROOT_USER": "lakehouse-root",
     "MINIO_ROOT_PASSWORD": "root-8c1e5b7a9f",
     "LAKEHOUSE_S3_ACCESS_KEY": "lakehouse-pipeline",

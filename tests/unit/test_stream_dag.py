@@ -41,7 +41,10 @@ def test_the_job_gets_its_options_and_no_secret_on_the_command_line(
     }  # fmt: skip
     assert float(options["--lease-wait-seconds"]) > float(options["--lease-ttl-seconds"])
     assert not any("password" in a or "login" in a for a in args)
-    assert parsed["env"] == ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "SPARK_LOCAL_IP"]
+    assert parsed["env"] == [
+        "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "LAKEHOUSE_METASTORE_PASSWORD",
+        "LAKEHOUSE_METASTORE_URL", "LAKEHOUSE_METASTORE_USER", "SPARK_LOCAL_IP",
+    ]  # fmt: skip
 
 
 def test_the_driver_listens_on_loopback_unless_the_deployment_says_otherwise(
@@ -95,3 +98,9 @@ def test_without_the_variable_the_driver_logs_no_events(parsed: dict[str, Any]) 
         conf = rendered_event_log(parsed["conf"], variables)
 
         assert conf["spark.eventLog.enabled"] == "false"
+
+
+def test_the_driver_finds_the_metastore_jdbc_driver_on_its_class_path(
+    parsed: dict[str, Any],
+) -> None:
+    assert parsed["driver_class_path"] == "{{ var.value.lakehouse_spark_jdbc_jar }}"

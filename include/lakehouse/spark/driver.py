@@ -1,6 +1,7 @@
 """The stream job's driver: raw JSON -> bronze -> silver (+ quarantine) -> gold, in one process.
 
-The driver creates the tables (`lakehouse.spark.table_setup`), moves a lake written by the
+The driver creates the tables (`lakehouse.spark.table_setup`), names them in the Hive metastore when
+the session has one (`lakehouse.spark.metastore`), moves a lake written by the
 two-query versions onto the one query once (`lakehouse.spark.migration`), starts the query
 (`lakehouse.spark.queries`), appends their progress to ops.stream_progress between micro-batches,
 and stops them gracefully on request (`lakehouse.spark.gate`) or when its lease is lost.
@@ -38,6 +39,7 @@ from pyspark.sql.streaming import StreamingQuery
 
 from lakehouse import tables
 from lakehouse.spark.maintenance import Maintenance
+from lakehouse.spark.metastore import has_metastore, register_tables
 from lakehouse.spark.migration import migrate_two_hop_checkpoints
 from lakehouse.spark.options import StreamOptions
 from lakehouse.spark.progress import ProgressRecorder
@@ -84,6 +86,8 @@ class Driver:
             for session in (self.spark, *self.runtime.writer_sessions):
                 session.conf.set(COMMIT_METADATA, json.dumps({"lease_owner": self.writer}))
         ensure_tables(self.spark, self.options)
+        if has_metastore(self.spark):
+            register_tables(self.spark, self.options)
         if self.options.progress:
             self.spark.streams.addListener(self.recorder)
         try:
