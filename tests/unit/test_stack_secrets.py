@@ -7,7 +7,7 @@ from pathlib import Path
 
 from lakehouse.config import Settings, read_env_file
 from lakehouse.runtime.airflow_stack import airflow_env, airflow_specs
-from lakehouse.runtime.stack import ensure_credentials, generate_credentials
+from lakehouse.runtime.stack import LocalStack, ensure_credentials, generate_credentials
 
 
 def test_an_older_credentials_file_gets_the_missing_secrets_and_keeps_its_own(
@@ -24,6 +24,28 @@ def test_an_older_credentials_file_gets_the_missing_secrets_and_keeps_its_own(
     assert read_env_file(path) == creds
     assert ensure_credentials(path) == creds  # the next run changes nothing
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_stop_and_status_see_every_part_with_the_credentials_of_an_older_version(
+    tmp_path: Path,
+) -> None:
+    """`make stop` right after an upgrade: the running stack's file lacks the newer parts'
+    secrets (the metastore's, here), and stopping must not fail on it."""
+    home = tmp_path / "home"
+    current = ensure_credentials(home / "credentials.env")
+    older = {k: v for k, v in current.items() if k != "METASTORE_DB_PASSWORD"}
+    (home / "credentials.env").write_text("".join(f"{k}={v}\n" for k, v in older.items()))
+    stack = LocalStack(Settings.from_env({"LAKEHOUSE_HOME": str(home)}))
+
+    stopped: list[str] = []
+    stack.down(echo=stopped.append)  # nothing runs: nothing is stopped, and nothing fails
+    parts = [row.name for row in stack.status()]
+
+    assert stopped == [] and "postgres" in parts and "airflow-scheduler" in parts
+    assert (
+        read_env_file(home / "credentials.env")["MINIO_ROOT_PASSWORD"]
+        == older["MINIO_ROOT_PASSWORD"]
+    )
 
 
 def test_airflow_gets_the_pipeline_key_and_its_own_database_role(tmp_path: Path) -> None:

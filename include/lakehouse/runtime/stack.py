@@ -229,13 +229,21 @@ class LocalStack:
         self.paths.spark_workers_file.write_text(str(self.settings.spark_workers))
 
     def down(self, echo: Callable[[str], None] = print) -> None:
-        creds = read_env_file(self.paths.credentials)
+        creds = self._known_credentials()
         names = [spec.name for spec in self.specs(creds)] if creds else []
         names += [name for name in self._known_names() if name not in names]
         for name in reversed(names):
             if self.processes.stop(name, timeout=60.0 if name.startswith("airflow") else 30.0):
                 echo(f"  stopped {name}")
         self.paths.mode_file.unlink(missing_ok=True)
+
+    def _known_credentials(self) -> dict[str, str]:
+        """The stack's secrets, or none before its first start. A file written by an older
+        version gets the secrets of parts it did not have (as `up` does): `make stop` and
+        `make status` after an upgrade must still see every part."""
+        if not self.paths.credentials.exists():
+            return {}
+        return ensure_credentials(self.paths.credentials)
 
     def _known_names(self) -> Iterator[str]:
         if self.paths.run.exists():
@@ -246,7 +254,7 @@ class LocalStack:
 
         A part's memory includes its children: the Spark driver runs under the scheduler.
         """
-        creds = read_env_file(self.paths.credentials)
+        creds = self._known_credentials()
         if not creds:
             return []
         rows = []
