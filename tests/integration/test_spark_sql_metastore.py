@@ -12,18 +12,17 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import stream_runner
 from conftest import Minio
-from fastapi.testclient import TestClient
+from simulated_prices import simple_price_envelope
 
-from lakehouse.raw_zone import ApiResponse, DataInterval, Envelope, object_key
+from lakehouse.raw_zone import object_key
 from lakehouse.runtime import postgres
 from lakehouse.runtime.processes import ProcessManager, free_port
-from lakehouse.simulator.app import create_app
 from lakehouse.spark.metastore import PASSWORD_VARIABLE, URL_VARIABLE, USER_VARIABLE, jdbc_url
 
 pytestmark = pytest.mark.integration
@@ -61,19 +60,7 @@ def metastore_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
 
 def land(minio: Minio, minute: int) -> None:
     """/simple/price from the simulator as of `minute` after T0, landed in the lake's raw zone."""
-    fetched_at = T0 + timedelta(minutes=minute, seconds=3)
-    params = {
-        "ids": ",".join(COINS),
-        "vs_currencies": ",".join(CURRENCIES),
-        "include_last_updated_at": "true",
-    }
-    client = TestClient(create_app(clock=lambda: fetched_at))
-    body = client.get("/api/v3/simple/price", params=params).content
-    response = ApiResponse(
-        "coingecko", "simple_price", "http://sim/api/v3/simple/price", params, 200, body, fetched_at
-    )
-    start = T0 + timedelta(minutes=minute - 1)
-    envelope = Envelope(response, DataInterval(start, start + timedelta(minutes=1)), "live", "t")
+    envelope = simple_price_envelope(T0, minute, COINS, CURRENCIES)
     minio.client().put_object(
         Bucket=minio.lake.bucket, Key=object_key(envelope), Body=envelope.to_json_line().encode()
     )

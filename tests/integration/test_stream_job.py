@@ -12,12 +12,11 @@ from pathlib import Path
 
 import pytest
 import stream_runner
-from fastapi.testclient import TestClient
+from simulated_prices import simple_price_envelope
 
 from lakehouse.query import open_lake, run_query
 from lakehouse.raw_zone import ApiResponse, DataInterval, Envelope, object_key
 from lakehouse.simulator import market
-from lakehouse.simulator.app import create_app
 
 pytestmark = pytest.mark.integration
 
@@ -27,22 +26,9 @@ CURRENCIES = ("usd", "eur")
 
 def land(lake: Path, minute: int, coins: tuple[str, ...]) -> None:
     """Fetch /simple/price from the simulator as of `minute` after T0 and land it in `lake`."""
-    fetched_at = T0 + timedelta(minutes=minute, seconds=3)
-    params = {
-        "ids": ",".join(coins),
-        "vs_currencies": ",".join(CURRENCIES),
-        "include_market_cap": "true",
-        "include_24hr_vol": "true",
-        "include_24hr_change": "true",
-        "include_last_updated_at": "true",
-    }
-    client = TestClient(create_app(clock=lambda: fetched_at))
-    body = client.get("/api/v3/simple/price", params=params).content
-    response = ApiResponse(
-        "coingecko", "simple_price", "http://sim/api/v3/simple/price", params, 200, body, fetched_at
+    envelope = simple_price_envelope(
+        T0, minute, coins, CURRENCIES, ("market_cap", "24hr_vol", "24hr_change", "last_updated_at")
     )
-    start = T0 + timedelta(minutes=minute - 1)
-    envelope = Envelope(response, DataInterval(start, start + timedelta(minutes=1)), "live", "t")
     path = lake / object_key(envelope)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(envelope.to_json_line())

@@ -193,30 +193,13 @@ def test_compose_gives_airflow_what_the_dags_need_and_publishes_on_loopback_only
         ("AIRFLOW_CONN_SMARTCITIZEN_API:", "no AIRFLOW_CONN_SMARTCITIZEN_API"),
         ("LAKEHOUSE_COINGECKO_POOL_SLOTS:", "no pool size LAKEHOUSE_COINGECKO_POOL_SLOTS"),
         ("AIRFLOW_VAR_LAKEHOUSE_SPARK_IVY_DIR:", "no AIRFLOW_VAR_LAKEHOUSE_SPARK_IVY_DIR"),
-    ],
-)
-def test_a_compose_missing_a_connection_or_pool_fails(
-    tmp_path: Path, line: str, problem: str
-) -> None:
-    text = COMPOSE.read_text()
-    assert line in text
-    broken = tmp_path / "docker-compose.yaml"
-    broken.write_text("\n".join(row for row in text.splitlines() if line not in row) + "\n")
-
-    problems = compose_problems(resolved(broken))
-
-    assert any(problem in found for found in problems), problems
-
-
-@pytest.mark.parametrize(
-    ("line", "problem"),
-    [
+        # The History Server must read the driver's event logs, with its cleaner on.
         ("- spark-events:/var/lib/lakehouse/spark-events", "share no volume"),
         ("-Dspark.history.fs.cleaner.enabled=true", "spark.history.fs.cleaner.enabled is None"),
         ("AIRFLOW_VAR_LAKEHOUSE_SPARK_EVENT_LOG_DIR:", "no AIRFLOW_VAR_LAKEHOUSE_SPARK_EVENT_LOG"),
     ],
 )
-def test_a_history_server_that_differs_from_the_stacks_fails(
+def test_a_compose_missing_a_connection_pool_or_history_setting_fails(
     tmp_path: Path, line: str, problem: str
 ) -> None:
     text = COMPOSE.read_text()
