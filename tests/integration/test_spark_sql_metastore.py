@@ -11,7 +11,9 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -58,6 +60,15 @@ def metastore_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
         processes.stop("postgres")
 
 
+@pytest.fixture(scope="module")
+def own_lake(minio: Minio) -> Minio:
+    """A bucket of this module's own on the session's MinIO: other tests write lake tables into
+    the default bucket, and the counts here are of this module's rows only."""
+    lake = Minio(replace(minio.lake, bucket=f"metastore-{uuid.uuid4().hex[:8]}"))
+    lake.client().create_bucket(Bucket=lake.lake.bucket)
+    return lake
+
+
 def land(minio: Minio, minute: int) -> None:
     """/simple/price from the simulator as of `minute` after T0, landed in the lake's raw zone."""
     envelope = simple_price_envelope(T0, minute, COINS, CURRENCIES)
@@ -86,11 +97,11 @@ def lakehouse(
 
 
 def test_the_stream_registers_the_tables_and_spark_sql_reads_them_by_name(
-    minio: Minio, metastore_env: dict[str, str], tmp_path: Path
+    own_lake: Minio, metastore_env: dict[str, str], tmp_path: Path
 ) -> None:
     for minute in range(MINUTES):
-        land(minio, minute)
-    lake = minio.lake
+        land(own_lake, minute)
+    lake = own_lake.lake
     keys = {"AWS_ACCESS_KEY_ID": lake.access_key, "AWS_SECRET_ACCESS_KEY": lake.secret_key}
     job = stream_runner.run(
         f"s3a://{lake.bucket}", "--once", "--s3-endpoint", lake.endpoint_url, "--no-progress",
@@ -103,7 +114,9 @@ def test_the_stream_registers_the_tables_and_spark_sql_reads_them_by_name(
         "select (select count(*) from silver.coin_prices) as now, "
         "(select count(*) from silver.coin_prices version as of 0) as first"
     )
-    by_name = lakehouse(minio, tmp_path, "spark-sql", "--format", "json", sql, extra=metastore_env)
+    by_name = lakehouse(
+        own_lake, tmp_path, "spark-sql", "--format", "json", sql, extra=metastore_env
+    )
     assert by_name.returncode == 0, by_name.stderr[-4000:]
     counts = json.loads(by_name.stdout.strip().splitlines()[-1])[0]
     assert counts["now"] == MINUTES * len(COINS) * len(CURRENCIES)
@@ -111,7 +124,7 @@ def test_the_stream_registers_the_tables_and_spark_sql_reads_them_by_name(
     for version, expected in ((None, counts["now"]), ("0", counts["first"])):
         as_of = ["--as-of", version] if version else []
         query = lakehouse(
-            minio, tmp_path, "query", "--format", "json", *as_of,
+            own_lake, tmp_path, "query", "--format", "json", *as_of,
             "select count(*) as n from silver.coin_prices", extra={},
         )  # fmt: skip
         assert query.returncode == 0, query.stderr[-2000:]
@@ -120,10 +133,10 @@ def test_the_stream_registers_the_tables_and_spark_sql_reads_them_by_name(
 
 
 def test_an_unknown_table_is_named_with_the_known_ones(
-    minio: Minio, metastore_env: dict[str, str], tmp_path: Path
+    own_lake: Minio, metastore_env: dict[str, str], tmp_path: Path
 ) -> None:
     result = lakehouse(
-        minio, tmp_path, "spark-sql", "select * from silver.coin_price", extra=metastore_env
+        own_lake, tmp_path, "spark-sql", "select * from silver.coin_price", extra=metastore_env
     )
 
     assert result.returncode == 1
@@ -137,10 +150,10 @@ def test_an_unknown_table_is_named_with_the_known_ones(
     )
 
 
-def test_an_unreachable_metastore_is_named(minio: Minio, tmp_path: Path) -> None:
+def test_an_unreachable_metastore_is_named(own_lake: Minio, tmp_path: Path) -> None:
     url = jdbc_url("127.0.0.1", free_port(), "metastore")
     result = lakehouse(
-        minio, tmp_path, "spark-sql", "select 1", extra={URL_VARIABLE: url, USER_VARIABLE: "m"}
+        own_lake, tmp_path, "spark-sql", "select 1", extra={URL_VARIABLE: url, USER_VARIABLE: "m"}
     )
 
     assert result.returncode == 1
