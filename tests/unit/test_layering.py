@@ -25,3 +25,23 @@ def test_collection_code_loads_neither_spark_nor_airflow(forbidden: str) -> None
     )
 
     assert forbidden not in json.loads(result.stdout.strip().splitlines()[-1])
+
+
+DAG_PARSE = """
+import json, runpy, sys
+runpy.run_path(sys.argv[1])
+print(json.dumps('pyspark' in sys.modules))
+"""
+
+
+@pytest.mark.parametrize("dag", ["lakehouse_stream.py"])
+def test_parsing_the_stream_dag_loads_no_spark(dag: str) -> None:
+    """The dag-processor parses the DAG file every 30 s; it needs names and templates, not Spark."""
+    from lakehouse.config import REPO_ROOT
+
+    result = subprocess.run(
+        [sys.executable, "-c", DAG_PARSE, str(REPO_ROOT / "dags" / dag)],
+        capture_output=True, text=True, check=True, timeout=180,
+    )  # fmt: skip
+
+    assert json.loads(result.stdout.strip().splitlines()[-1]) is False

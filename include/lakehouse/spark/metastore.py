@@ -24,13 +24,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from lakehouse import tables
-from lakehouse.tables import TableSpec
-
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
     from lakehouse.spark.options import StreamOptions
+    from lakehouse.tables import TableSpec
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +126,10 @@ def register_tables(spark: SparkSession, options: StreamOptions) -> None:
     A name registered at another location (a lake moved to another bucket) is pointed at this
     lake's table; a name that cannot be re-pointed fails the start, naming it.
     """
-    for spec in tables.ALL_TABLES:
+    # Here, not at the top: the DAG imports this module's names, and the specs load pyspark.
+    from lakehouse.tables import ALL_TABLES
+
+    for spec in ALL_TABLES:
         location = options.table(spec)
         for statement in register_statements(spec, location):
             spark.sql(statement)
@@ -144,7 +145,7 @@ def register_tables(spark: SparkSession, options: StreamOptions) -> None:
                 f"{spec.qualified_name} is registered at {registered}, not at {location}, and "
                 f"cannot be re-pointed: {str(exc).splitlines()[0]}"
             ) from exc
-    log.info("%d tables registered in the metastore", len(tables.ALL_TABLES))
+    log.info("%d tables registered in the metastore", len(ALL_TABLES))
 
 
 def _same_location(registered: str, location: str) -> bool:

@@ -71,13 +71,17 @@ def build_spark_session(
     return builder.getOrCreate()
 
 
-def configure_session(spark: SparkSession, options: StreamOptions) -> None:
-    # Delta rebuilds a table's state with this many shuffle partitions (default 50): the lake's
-    # tables are small and compacted, so the cluster's parallelism is plenty and far faster.
+def size_delta_snapshots(spark: SparkSession) -> None:
+    """Delta rebuilds a table's state with this many shuffle partitions (default 50): the lake's
+    tables are small and compacted, so the cluster's parallelism is plenty and far faster."""
     spark.conf.set(
         "spark.databricks.delta.snapshotPartitions",
         str(max(1, spark.sparkContext.defaultParallelism)),
     )
+
+
+def configure_session(spark: SparkSession, options: StreamOptions) -> None:
+    size_delta_snapshots(spark)
     if options.compact_min_files > 0:
         spark.conf.set(
             "spark.databricks.delta.autoCompact.minNumFiles", str(options.compact_min_files)

@@ -74,7 +74,7 @@ def check_reachable(url: str, timeout: float = 3.0) -> None:
 
 def open_session(settings: Settings, env: Mapping[str, str], master: str) -> SparkSession:
     """A session on the lake whose catalog is the metastore `env` names."""
-    from lakehouse.spark.session import build_spark_session
+    from lakehouse.spark.session import build_spark_session, size_delta_snapshots
 
     check_reachable(env[URL_VARIABLE])
     # The JVM pyspark starts inherits these: s3a's keys and the metastore's password.
@@ -87,8 +87,6 @@ def open_session(settings: Settings, env: Mapping[str, str], master: str) -> Spa
         "spark.driver.extraClassPath": str(install.ensure_jdbc_jar(settings.tools_dir)),
         "spark.ui.enabled": "false",
         "spark.sql.shuffle.partitions": "4",
-        # Delta rebuilds a table's state with 50 partitions by default; the tables are small.
-        "spark.databricks.delta.snapshotPartitions": "2",
     }
     spark = build_spark_session(
         APP_NAME,
@@ -99,6 +97,7 @@ def open_session(settings: Settings, env: Mapping[str, str], master: str) -> Spa
         extra_conf=conf,
     )
     spark.sparkContext.setLogLevel("ERROR")
+    size_delta_snapshots(spark)
     try:
         spark.sql("SHOW DATABASES").collect()
     except Exception as exc:
