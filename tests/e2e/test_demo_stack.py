@@ -351,6 +351,7 @@ def test_backfill_of_past_minutes_lands_history_through_the_airflow_cli(
 
     # History comes in blocks at the API's grain (here the UTC hour, 5-minutely): each pair's
     # history envelopes must cover the four minutes, with the simulator's price at every point.
+    # The four minutes may straddle an hour, and then two blocks cover them between them.
     wanted = [start + timedelta(minutes=i) for i in range(4)]
     pairs = {(coin, cur) for coin in DAG_COINS for cur in DAG_CURRENCIES}
     deadline = time.monotonic() + 300
@@ -365,11 +366,12 @@ def test_backfill_of_past_minutes_lands_history_through_the_airflow_cli(
             "where mode = 'history' and endpoint = 'market_chart_range'",
         )
         covered = {
-            (str(e["coin"]), str(e["cur"]))
-            for e in history
-            if all(_utc(e["interval_start"]) <= m < _utc(e["interval_end"]) for m in wanted)
+            pair for pair in pairs if all(_covered(history, pair, minute) for minute in wanted)
         }
-    assert covered == pairs
+    seen = sorted(
+        f"{e['coin']}/{e['cur']} {e['interval_start']}-{e['interval_end']}" for e in history
+    )
+    assert covered == pairs, f"wanted {wanted[0]}..{wanted[-1]}; history envelopes: {seen}"
     for event in history:
         for point_ms, value in json.loads(str(event["payload"]))["prices"]:
             assert value == market.price(str(event["coin"]), str(event["cur"]), point_ms // 60_000)
@@ -379,6 +381,15 @@ def test_backfill_of_past_minutes_lands_history_through_the_airflow_cli(
     while time.monotonic() < deadline and running_backfills(stack_env, "collect_coingecko"):
         time.sleep(5)
     assert running_backfills(stack_env, "collect_coingecko") == []
+
+
+def _covered(history: list[dict[str, Any]], pair: tuple[str, str], minute: datetime) -> bool:
+    """Whether one of `pair`'s history envelopes holds `minute`."""
+    return any(
+        (str(e["coin"]), str(e["cur"])) == pair
+        and _utc(e["interval_start"]) <= minute < _utc(e["interval_end"])
+        for e in history
+    )
 
 
 def _utc(moment: Any) -> datetime:
