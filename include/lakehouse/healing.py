@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 from lakehouse.collect import HistoryUnavailable, run_collection
 from lakehouse.raw_zone import RAW_PREFIX, DataInterval, RawZoneWriter, iso_utc
-from lakehouse.s3_objects import put_if_absent
+from lakehouse.s3_objects import list_keys, put_if_absent
 from lakehouse.sources.base import Source, SourceSettings
 from lakehouse.sources.budget import is_due
 from lakehouse.sources.limiter import CallLimiter
@@ -42,17 +42,6 @@ HEAL_LAG = timedelta(minutes=3)
 MINUTE = timedelta(minutes=1)
 Selection = TypeVar("Selection")
 Client = TypeVar("Client")
-
-
-def list_keys(s3: Any, bucket: str, prefix: str) -> Iterator[str]:
-    """Every key under `prefix` (list_objects_v2, a page at a time)."""
-    token: dict[str, str] = {}
-    while True:
-        page = s3.list_objects_v2(Bucket=bucket, Prefix=prefix, **token)
-        yield from (item["Key"] for item in page.get("Contents", []))
-        if not page.get("IsTruncated"):
-            return
-        token = {"ContinuationToken": page["NextContinuationToken"]}
 
 
 def first_minute(s3: Any, bucket: str, prefix: str) -> datetime | None:

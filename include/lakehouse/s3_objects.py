@@ -1,12 +1,14 @@
 """The one way the lake's small objects are written if absent: a PUT with `If-None-Match: *`.
 
 S3 and MinIO refuse such a PUT with 412 PreconditionFailed when the key exists, atomically, so two
-writers racing for one key cannot both win. The raw zone's envelopes and the backfill claims rely
-on it; nothing else should decide what a refused conditional PUT looks like.
+writers racing for one key cannot both win. The raw zone's envelopes, the backfill claims and the
+landed log rely on it; nothing else should decide what a refused conditional PUT looks like. Their
+listings go through `list_keys`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
@@ -20,6 +22,8 @@ class S3Objects(Protocol):
     def get_object(self, **kwargs: Any) -> Any: ...
 
     def delete_object(self, **kwargs: Any) -> Any: ...
+
+    def list_objects_v2(self, **kwargs: Any) -> Any: ...
 
 
 def error_code(exc: ClientError) -> str:
@@ -37,3 +41,14 @@ def put_if_absent(s3: S3Objects, bucket: str, key: str, body: bytes) -> bool:
             return False
         raise
     return True
+
+
+def list_keys(s3: S3Objects, bucket: str, prefix: str, start_after: str = "") -> Iterator[str]:
+    """Every key under `prefix` in key order (after `start_after`), a page at a time."""
+    token: dict[str, str] = {"StartAfter": start_after} if start_after else {}
+    while True:
+        page = s3.list_objects_v2(Bucket=bucket, Prefix=prefix, **token)
+        yield from (item["Key"] for item in page.get("Contents", []))
+        if not page.get("IsTruncated"):
+            return
+        token = {"ContinuationToken": page["NextContinuationToken"]}

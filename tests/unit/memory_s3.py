@@ -1,5 +1,5 @@
 """An in-memory bucket honouring IfNoneMatch="*" like S3/MinIO, for collector tests (and the
-GET/DELETE that history block claims use)."""
+GET/DELETE that history block claims use, and the listings after a key of the landed log)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ class MemoryS3:
     def __init__(self) -> None:
         self.objects: dict[str, bytes] = {}
         self.puts = 0
+        self.lists = 0
         self._lock = threading.Lock()  # a conditional PUT is atomic, also across threads
 
     def put_object(self, **kwargs: Any) -> dict[str, Any]:
@@ -40,8 +41,10 @@ class MemoryS3:
 
     def list_objects_v2(self, **kwargs: Any) -> dict[str, Any]:
         """One page of at most 2 keys, to exercise the callers' paging."""
-        keys = sorted(k for k in self.objects if k.startswith(kwargs.get("Prefix", "")))
-        after = kwargs.get("ContinuationToken", "")
+        with self._lock:
+            self.lists += 1
+            keys = sorted(k for k in self.objects if k.startswith(kwargs.get("Prefix", "")))
+        after = kwargs.get("ContinuationToken", kwargs.get("StartAfter", ""))
         rest = [k for k in keys if k > after]
         size = min(2, kwargs.get("MaxKeys", 2))
         page = rest[:size]
