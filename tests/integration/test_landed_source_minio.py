@@ -4,7 +4,7 @@ maxFilesPerTrigger and AvailableNow."""
 
 from __future__ import annotations
 
-import os
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -43,6 +43,8 @@ def spark(lake: Minio) -> Iterator[SparkSession]:
         "AWS_ACCESS_KEY_ID": lake.lake.access_key,
         "AWS_SECRET_ACCESS_KEY": lake.lake.secret_key,
     }
+    patch = pytest.MonkeyPatch()
+    patch.setenv("PYSPARK_PYTHON", sys.executable)  # the source's workers need this venv
     session = build_spark_session(
         "landed-source-tests",
         s3_endpoint=lake.lake.endpoint_url,
@@ -54,7 +56,6 @@ def spark(lake: Minio) -> Iterator[SparkSession]:
             "spark.hadoop.fs.s3a.secret.key": keys["AWS_SECRET_ACCESS_KEY"],
             # The source's Python workers reach MinIO with boto3, which reads the environment.
             **{f"spark.executorEnv.{name}": value for name, value in keys.items()},
-            "spark.executorEnv.PATH": os.environ["PATH"],
         },
     )
     session.dataSource.register(landed_source.LandedDataSource)
@@ -62,6 +63,7 @@ def spark(lake: Minio) -> Iterator[SparkSession]:
         yield session
     finally:
         session.stop()
+        patch.undo()
 
 
 def land(lake: Minio, key: str, body: bytes) -> None:
