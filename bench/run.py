@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import catch_up
 import floor
+import landed_log
 import query_point
 import stack_latency
 import trigger_cost
@@ -32,6 +33,7 @@ SECTIONS: dict[str, Callable[[bool], list[Figure]]] = {
     stack_latency.SECTION: stack_latency.measure,
     floor.SECTION: floor.measure,
     trigger_cost.SECTION: trigger_cost.measure,
+    landed_log.SECTION: landed_log.measure,
     catch_up.SECTION: catch_up.measure,
     query_point.SECTION: query_point.measure,
 }

@@ -88,5 +88,13 @@ def test_a_malformed_entry_or_key_is_named() -> None:
     s3.objects[entry_key(0)] = b"{not json"
     with pytest.raises(ValueError, match=re.escape(entry_key(0))):
         LandedLog(s3, BUCKET).read(0)
-    with pytest.raises(ValueError, match=re.escape("_landed/log/12.json")):
-        seq_of("_landed/log/12.json")
+    for bad in ("_landed/log/12.json", entry_key(1000).replace("0001/", "0002/")):
+        with pytest.raises(ValueError, match=re.escape(bad)):
+            seq_of(bad)
+
+
+def test_entry_keys_sort_in_number_order_across_folders() -> None:
+    numbers = [0, 1, 999, 1000, 1001, 99_999, 100_000, 1_234_567]
+    assert sorted(numbers, key=entry_key) == numbers
+    assert [seq_of(entry_key(n)) for n in numbers] == numbers
+    assert entry_key(1000) == "_landed/log/0000000000000001/0000000000001000.json"

@@ -11,7 +11,7 @@ path the file source gives as `_metadata.file_path` (`s3a://<bucket>/<key>`). Pa
 `from_json(value, ENVELOPE, {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": ...})`, they
 give what the file source's line-delimited PERMISSIVE read gives: Spark's `JsonToStructs` uses
 the same `FailureSafeParser` (apache/spark, `JsonExpressionEvalUtils.scala`). A key logged twice
-is read once per batch; across batches the writers log a key only when they created it.
+is read once in a batch; across batches, the log's writers must not log it twice.
 
 The Python Data Source API (pyspark 4.2, `pyspark.sql.datasource.DataSourceStreamReader`;
 https://spark.apache.org/docs/latest/api/python/tutorial/sql/python_data_source.html) runs the
