@@ -87,12 +87,16 @@ class LandedLog:
     def append(self, raw_key: str) -> int:
         """Log `raw_key` under the next free number, and return that number."""
         body = json.dumps({"key": raw_key, "landed_at": datetime.now(UTC).isoformat()}).encode()
-        last = self._last_from(self._tail_hint())
+        last = self.end()
         while not put_if_absent(self.s3, self.bucket, entry_key(last + 1), body):
             last = self._last_from(last + 1)  # another writer took it: list on from there
         seq = last + 1
         self._advance_tail_hint(seq)
         return seq
+
+    def end(self) -> int:
+        """The log's last number (NOTHING while it is empty), listed from the tail hint."""
+        return self._last_from(self._tail_hint())
 
     def entry_seqs_after(self, seq: int, limit: int | None = None) -> list[int]:
         """The numbers after `seq`, up to `limit` of them; stops at a gap (none should exist:

@@ -23,7 +23,9 @@ def raw_key(i: int) -> str:
 
 def test_appends_are_numbered_in_order_and_read_back() -> None:
     landed = LandedLog(MemoryS3(), BUCKET)
+    assert landed.end() == NOTHING
     assert [landed.append(raw_key(i)) for i in range(5)] == [0, 1, 2, 3, 4]
+    assert landed.end() == 4
     assert landed.entry_seqs_after(NOTHING) == [0, 1, 2, 3, 4]
     assert landed.entry_seqs_after(2) == [3, 4]
     assert landed.entry_seqs_after(4) == []

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import pickle
 
-from lakehouse.spark.landed_source import LandedOptions
+import pytest
+from memory_s3 import MemoryS3
+
+from lakehouse.landed_log import LandedLog
+from lakehouse.spark.landed_source import LandedOptions, LandedStreamReader
 
 
 def test_options_are_read_whatever_their_case() -> None:
@@ -24,3 +28,12 @@ def test_a_bad_max_files_per_trigger_is_named(value: str) -> None:
 def test_the_bucket_is_required() -> None:
     with pytest.raises(ValueError, match="needs the option bucket"):
         LandedOptions.of({"maxFilesPerTrigger": "5"})
+
+
+def test_the_reader_pickles_without_its_client() -> None:
+    """Spark pickles the reader for `read`; the driver's client (here one holding a lock, as
+    boto3's do) must stay behind."""
+    reader = LandedStreamReader(LandedOptions.of({"bucket": "lake"}))
+    reader._landed = LandedLog(MemoryS3(), "lake")
+    copy = pickle.loads(pickle.dumps(reader))
+    assert copy._landed is None and copy.options == reader.options

@@ -41,6 +41,7 @@ from pyspark.sql.streaming.datasource import (
 )
 from pyspark.sql.types import StringType, StructField, StructType
 
+from lakehouse.landed_log import NOTHING, LandedLog
 from lakehouse.spark.schemas import CORRUPT_RECORD, ENVELOPE
 
 NAME = "lakehouse_landed"
@@ -109,15 +110,20 @@ class LandedStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
         self.options = options
         self._until: int | None = None
         """The last number an AvailableNow run reads (pinned when it starts)."""
+        self._landed: LandedLog | None = None
 
-    def _log(self) -> Any:
-        from lakehouse.landed_log import LandedLog
+    def __getstate__(self) -> dict[str, Any]:
+        """Spark pickles the reader for `read`; a boto3 client does not pickle and is left out."""
+        return {**self.__dict__, "_landed": None}
 
-        return LandedLog(self.options.client(), self.options.bucket)
+    def _log(self) -> LandedLog:
+        """The log, with one boto3 client for the driver's long-lived worker (a client costs
+        tens of milliseconds to make, and a trigger comes every few seconds)."""
+        if self._landed is None:
+            self._landed = LandedLog(self.options.client(), self.options.bucket)
+        return self._landed
 
     def initialOffset(self) -> dict[str, int]:
-        from lakehouse.landed_log import NOTHING
-
         return {"seq": NOTHING}
 
     def getDefaultReadLimit(self) -> ReadLimit:
@@ -125,10 +131,7 @@ class LandedStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
         return ReadMaxFiles(most) if most else ReadAllAvailable()
 
     def prepareForTriggerAvailableNow(self) -> None:
-        from lakehouse.landed_log import NOTHING
-
-        found = self._log().entry_seqs_after(NOTHING)
-        self._until = found[-1] if found else NOTHING
+        self._until = self._log().end()
 
     def latestOffset(self, start: dict[str, int], limit: ReadLimit) -> dict[str, int]:
         most = limit.max_files if isinstance(limit, ReadMaxFiles) else None
