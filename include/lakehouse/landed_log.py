@@ -38,7 +38,7 @@ from datetime import UTC, datetime
 
 from botocore.exceptions import ClientError
 
-from lakehouse.s3_objects import S3Objects, error_code, list_keys, put_if_absent
+from lakehouse.s3_objects import S3Objects, get_if_present, list_keys, put_if_absent
 
 log = logging.getLogger(__name__)
 
@@ -139,12 +139,9 @@ class LandedLog:
         return max(numbers, default=last)  # key order is number order
 
     def _tail_hint(self) -> int:
-        try:
-            body = self.s3.get_object(Bucket=self.bucket, Key=TAIL_KEY)["Body"].read()
-        except ClientError as exc:
-            if error_code(exc) in ("NoSuchKey", "404"):
-                return NOTHING
-            raise
+        body = get_if_present(self.s3, self.bucket, TAIL_KEY)
+        if body is None:
+            return NOTHING
         try:
             return int(json.loads(body)["seq"])
         except (ValueError, KeyError, TypeError):

@@ -27,9 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from botocore.exceptions import ClientError
-
-from lakehouse.s3_objects import S3Objects, error_code, put_if_absent
+from lakehouse.s3_objects import S3Objects, get_if_present, put_if_absent
 
 CLAIMS_PREFIX = "_claims"
 STALE_AFTER = timedelta(minutes=10)
@@ -138,13 +136,8 @@ class BlockClaims:
         self.stale_after = stale_after
 
     def read(self, key: str) -> Claim | None:
-        try:
-            body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
-        except ClientError as exc:
-            if error_code(exc) in ("NoSuchKey", "404", "NotFound"):
-                return None
-            raise
-        return Claim.from_json(body)
+        body = get_if_present(self._s3, self._bucket, key)
+        return None if body is None else Claim.from_json(body)
 
     def take(self, key: str, run_id: str, now: datetime) -> Claim | None:
         """None when this run now holds the block; else the claim that covers this run."""

@@ -3,7 +3,7 @@
 S3 and MinIO refuse such a PUT with 412 PreconditionFailed when the key exists, atomically, so two
 writers racing for one key cannot both win. The raw zone's envelopes, the backfill claims and the
 landed log rely on it; nothing else should decide what a refused conditional PUT looks like. Their
-listings go through `list_keys`.
+reads of a key that may be absent go through `get_if_present`, their listings through `list_keys`.
 """
 
 from __future__ import annotations
@@ -28,6 +28,20 @@ class S3Objects(Protocol):
 
 def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+MISSING = ("NoSuchKey", "404", "NotFound")
+"""The codes S3 and MinIO answer a GET of a key that is not there with."""
+
+
+def get_if_present(s3: S3Objects, bucket: str, key: str) -> bytes | None:
+    """The object's bytes, or None when there is no such key (any other error is raised)."""
+    try:
+        return bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    except ClientError as exc:
+        if error_code(exc) in MISSING:
+            return None
+        raise
 
 
 def put_if_absent(s3: S3Objects, bucket: str, key: str, body: bytes) -> bool:

@@ -7,6 +7,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from botocore.exceptions import ClientError
 
 from lakehouse.cli import main as lakehouse
 from lakehouse.spark.control import (
@@ -72,10 +73,8 @@ class FakeS3:
         self.objects: dict[str, bytes] = {}
 
     def get_object(self, Bucket: str, Key: str) -> dict[str, object]:
-        if Key not in self.objects:
-            error = Exception("missing")
-            error.response = {"Error": {"Code": "NoSuchKey"}}  # type: ignore[attr-defined]
-            raise error
+        if Key not in self.objects:  # as boto3 answers a missing key
+            raise ClientError({"Error": {"Code": "NoSuchKey", "Message": "missing"}}, "GetObject")
         data = self.objects[Key]
 
         class Body:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, NoReturn, Protocol
 
 from lakehouse.config import LakeSettings
+from lakehouse.s3_objects import get_if_present
 
 JOB_NAME = "lakehouse_stream"
 LEASES_PREFIX = "_leases"
@@ -158,12 +159,7 @@ class S3Store:
         self.bucket = bucket
 
     def read(self, key: str) -> bytes | None:
-        try:
-            return bytes(self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read())
-        except Exception as exc:
-            if _is_missing(exc):
-                return None
-            raise
+        return get_if_present(self.client, self.bucket, key)
 
     def write(self, key: str, data: bytes) -> None:
         self.client.put_object(
@@ -172,14 +168,6 @@ class S3Store:
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=key)
-
-
-def _is_missing(exc: Exception) -> bool:
-    response = getattr(exc, "response", None)
-    if not isinstance(response, dict):
-        return False
-    code = str(response.get("Error", {}).get("Code", ""))
-    return code in ("NoSuchKey", "404", "NotFound")
 
 
 def read_lease(store: LakeStore, job: str = JOB_NAME) -> Lease | None:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pyspark.sql import DataFrame
@@ -41,7 +41,9 @@ from pyspark.sql.streaming.datasource import (
 )
 from pyspark.sql.types import StringType, StructField, StructType
 
+from lakehouse.config import LakeSettings
 from lakehouse.landed_log import NOTHING, LandedLog
+from lakehouse.raw_zone import s3_client
 from lakehouse.spark.schemas import CORRUPT_RECORD, ENVELOPE
 
 NAME = "lakehouse_landed"
@@ -84,10 +86,9 @@ class LandedOptions:
         )
 
     def client(self) -> Any:
-        """boto3 with the environment's credentials (AWS_ACCESS_KEY_ID / _SECRET_ACCESS_KEY)."""
-        import boto3
-
-        return boto3.client("s3", endpoint_url=self.endpoint_url, region_name=self.region)
+        """The lake's S3 client, with the environment's keys (AWS_ACCESS_KEY_ID / _SECRET_...)."""
+        lake = LakeSettings(bucket=self.bucket, endpoint_url=self.endpoint_url or "")
+        return s3_client(lake if self.region is None else replace(lake, region=self.region))
 
 
 class LandedDataSource(DataSource):
