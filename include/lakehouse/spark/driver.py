@@ -156,13 +156,13 @@ class Driver:
         """Let running micro-batches finish, refuse new ones, stop every query; then bring gold
         up to silver's last commit, so that a stopped stack's gold agrees with its silver."""
         gate = self.runtime.gate
-        gate.stopping.set()
+        gate.stop()
         deadline = time.monotonic() + self.options.stop_timeout_seconds
         for query in self.queries:
             while gate.running(query.name) and time.monotonic() < deadline:
                 time.sleep(0.1)
             query.stop()
-        gate.stopping.clear()
+        gate.resume()
         for start in self._gold_starts(available_now=True):
             query = start()
             self.queries.append(query)
@@ -175,7 +175,7 @@ class Driver:
                 raise
 
     def stop_all(self) -> None:
-        self.runtime.gate.stopping.set()
+        self.runtime.gate.stop()
         for query in self.queries:
             try:
                 query.stop()

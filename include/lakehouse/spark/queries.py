@@ -142,13 +142,18 @@ def _start(
 
 
 def _guarded(
-    runtime: Runtime, query: str, body: Callable[[DataFrame, int], bool]
+    runtime: Runtime,
+    query: str,
+    body: Callable[[DataFrame, int], bool],
+    *,
+    yield_to: str | None = None,
 ) -> Callable[[DataFrame, int], None]:
-    """`body` (True when it committed something) inside the batch gate, then the fault point
-    between the batch's last commit and Spark's checkpoint commit."""
+    """`body` (True when it committed something) inside the batch gate (after `yield_to`'s
+    running batch, see `BatchGate.enter`), then the fault point between the batch's last commit
+    and Spark's checkpoint commit."""
 
     def run(batch: DataFrame, batch_id: int) -> None:
-        runtime.gate.enter(query)
+        runtime.gate.enter(query, yield_to=yield_to)
         try:
             batch.sparkSession.sparkContext.setJobDescription(f"{query} batch {batch_id}")
             if body(batch, batch_id):
@@ -238,7 +243,9 @@ def start_gold(
         .option("maxFilesPerTrigger", options.max_files_per_trigger)
         .load(options.table(feed.silver))
     )
-    writer = changes.writeStream.foreachBatch(_guarded(runtime, feed.query, write))
+    writer = changes.writeStream.foreachBatch(
+        _guarded(runtime, feed.query, write, yield_to=MEDALLION)
+    )
     return _start(
         spark,
         writer,
