@@ -52,7 +52,7 @@ def stop_or_exit(driver: Driver, grace: float) -> None:
     """On a lost lease: stop the queries, and exit LEASE_LOST after `grace` seconds if a query is
     still stuck (an s3a call retrying through an outage holds its thread for minutes). Exiting
     there is as safe as a kill: the fence refuses this driver's commits already."""
-    driver.runtime.gate.stop()
+    driver.runtime.gate.stopping.set()
 
     def exit_now() -> None:
         log.error("the driver did not stop within %.0f s of losing its lease: exiting", grace)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -105,53 +103,11 @@ def test_the_gate_refuses_new_batches_once_stopping() -> None:
     gate = BatchGate()
     gate.enter("q")
     assert gate.running("q")
-    gate.stop()
+    gate.stopping.set()
     gate.leave("q")
     assert not gate.running("q")
     with pytest.raises(StopRequested):
         gate.enter("q")
-
-
-def test_gold_waits_for_the_medallion_batch_to_end_but_not_forever() -> None:
-    gate = BatchGate()
-    gate.enter("medallion")
-    entered = threading.Event()
-    waiter = threading.Thread(
-        target=lambda: (gate.enter("gold", yield_to="medallion"), entered.set())
-    )
-    waiter.start()
-    assert not entered.wait(0.3)  # held while the medallion is inside its batch
-    gate.leave("medallion")
-    assert entered.wait(5)
-    waiter.join()
-    assert gate.running("gold")
-    gate.leave("gold")
-
-    gate.enter("medallion")
-    started = time.monotonic()
-    gate.enter("gold", yield_to="medallion", timeout=0.2)  # a medallion that never pauses
-    assert 0.2 <= time.monotonic() - started < 5
-    assert gate.running("gold") and gate.running("medallion")
-
-
-def test_a_stop_wakes_a_batch_that_waits_for_the_medallion() -> None:
-    gate = BatchGate()
-    gate.enter("medallion")
-    outcome: list[BaseException] = []
-
-    def wait() -> None:
-        try:
-            gate.enter("gold", yield_to="medallion")
-        except StopRequested as exc:
-            outcome.append(exc)
-
-    waiter = threading.Thread(target=wait)
-    waiter.start()
-    time.sleep(0.1)
-    gate.stop()
-    waiter.join(5)
-    assert not waiter.is_alive() and len(outcome) == 1
-    assert not gate.running("gold")
 
 
 def test_progress_rows_carry_the_batch_stats() -> None:

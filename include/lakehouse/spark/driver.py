@@ -156,13 +156,13 @@ class Driver:
         """Let running micro-batches finish, refuse new ones, stop every query; then bring gold
         up to silver's last commit, so that a stopped stack's gold agrees with its silver."""
         gate = self.runtime.gate
-        gate.stop()
+        gate.stopping.set()
         deadline = time.monotonic() + self.options.stop_timeout_seconds
         for query in self.queries:
             while gate.running(query.name) and time.monotonic() < deadline:
                 time.sleep(0.1)
             query.stop()
-        gate.resume()
+        gate.stopping.clear()
         for start in self._gold_starts(available_now=True):
             query = start()
             self.queries.append(query)
@@ -175,7 +175,7 @@ class Driver:
                 raise
 
     def stop_all(self) -> None:
-        self.runtime.gate.stop()
+        self.runtime.gate.stopping.set()
         for query in self.queries:
             try:
                 query.stop()

@@ -142,18 +142,13 @@ def _start(
 
 
 def _guarded(
-    runtime: Runtime,
-    query: str,
-    body: Callable[[DataFrame, int], bool],
-    *,
-    yield_to: str | None = None,
+    runtime: Runtime, query: str, body: Callable[[DataFrame, int], bool]
 ) -> Callable[[DataFrame, int], None]:
-    """`body` (True when it committed something) inside the batch gate (after `yield_to`'s
-    running batch, see `BatchGate.enter`), then the fault point between the batch's last commit
-    and Spark's checkpoint commit."""
+    """`body` (True when it committed something) inside the batch gate, then the fault point
+    between the batch's last commit and Spark's checkpoint commit."""
 
     def run(batch: DataFrame, batch_id: int) -> None:
-        runtime.gate.enter(query, yield_to=yield_to)
+        runtime.gate.enter(query)
         try:
             batch.sparkSession.sparkContext.setJobDescription(f"{query} batch {batch_id}")
             if body(batch, batch_id):
@@ -243,9 +238,7 @@ def start_gold(
         .option("maxFilesPerTrigger", options.max_files_per_trigger)
         .load(options.table(feed.silver))
     )
-    writer = changes.writeStream.foreachBatch(
-        _guarded(runtime, feed.query, write, yield_to=MEDALLION)
-    )
+    writer = changes.writeStream.foreachBatch(_guarded(runtime, feed.query, write))
     return _start(
         spark,
         writer,
