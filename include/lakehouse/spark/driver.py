@@ -144,17 +144,11 @@ class Driver:
 
     def _starts(self) -> list[Callable[[], StreamingQuery]]:
         """Starters of the queries, in `tables.STREAM_QUERIES` order."""
-        return [partial(start_medallion, self.spark, self.runtime), *self._gold_starts()]
-
-    def _gold_starts(self, *, available_now: bool = False) -> list[Callable[[], StreamingQuery]]:
-        return [
-            partial(start_gold, self.spark, self.runtime, feed, available_now=available_now)
-            for feed in GOLD_FEEDS
-        ]
+        gold_starts = [partial(start_gold, self.spark, self.runtime, feed) for feed in GOLD_FEEDS]
+        return [partial(start_medallion, self.spark, self.runtime), *gold_starts]
 
     def stop_gracefully(self) -> None:
-        """Let running micro-batches finish, refuse new ones, stop every query; then bring gold
-        up to silver's last commit, so that a stopped stack's gold agrees with its silver."""
+        """Let running micro-batches finish, refuse new ones, then stop every query."""
         gate = self.runtime.gate
         gate.stopping.set()
         deadline = time.monotonic() + self.options.stop_timeout_seconds
@@ -162,17 +156,6 @@ class Driver:
             while gate.running(query.name) and time.monotonic() < deadline:
                 time.sleep(0.1)
             query.stop()
-        gate.stopping.clear()
-        for start in self._gold_starts(available_now=True):
-            query = start()
-            self.queries.append(query)
-            try:
-                if not query.awaitTermination(max(1, round(deadline - time.monotonic()))):
-                    log.warning("%s did not catch up with silver before the stop", query.name)
-            except Exception:
-                if self.lease_lost():
-                    raise LeaseLostError(str(self.lease_lost())) from None
-                raise
 
     def stop_all(self) -> None:
         self.runtime.gate.stopping.set()

@@ -210,11 +210,8 @@ def start_medallion(spark: SparkSession, runtime: Runtime) -> StreamingQuery:
     return _start(spark, writer, runtime, MEDALLION, trigger_seconds=options.trigger_seconds)
 
 
-def start_gold(
-    spark: SparkSession, runtime: Runtime, feed: gold.GoldFeed, *, available_now: bool = False
-) -> StreamingQuery:
-    """`feed.query`: the changes of `feed.silver` -> the gold rows they affect (`available_now`:
-    those committed so far, then it ends).
+def start_gold(spark: SparkSession, runtime: Runtime, feed: gold.GoldFeed) -> StreamingQuery:
+    """`feed.query`: the changes of `feed.silver` -> the gold rows they affect.
 
     The change data feed holds each commit's inserted and updated rows (OPTIMIZE commits change no
     data and are skipped). A new checkpoint starts from the table's whole current state: a lake
@@ -239,14 +236,7 @@ def start_gold(
         .load(options.table(feed.silver))
     )
     writer = changes.writeStream.foreachBatch(_guarded(runtime, feed.query, write))
-    return _start(
-        spark,
-        writer,
-        runtime,
-        feed.query,
-        trigger_seconds=options.gold_trigger_seconds,
-        available_now=available_now,
-    )
+    return _start(spark, writer, runtime, feed.query, trigger_seconds=options.gold_trigger_seconds)
 
 
 def _land(
