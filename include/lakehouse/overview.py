@@ -21,16 +21,16 @@ from lakehouse.query import QueryError, open_lake
 from lakehouse.sources.base import SourceSettings
 from lakehouse.sources.registry import sources
 from lakehouse.spark.control import LakeStore, read_lease, stop_requested
-from lakehouse.tables import ALL_TABLES, MEDALLION
+from lakehouse.tables import ALL_TABLES
 
 Freshness = Literal["green", "amber", "red", "none"]
 
-BATCH_SQL = f"""
+BATCH_SQL = """
 select batch_started_at, batch_id, input_rows,
        duration_ms['triggerExecution'] as trigger_ms,
        lag_seconds['silver.coin_prices'] as silver_lag_s
 from ops.stream_progress
-where batch_started_at >= ? and query_name = '{MEDALLION}'
+where batch_started_at >= ?
 order by batch_started_at
 """
 PRICE_SQL = """

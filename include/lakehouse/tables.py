@@ -51,15 +51,8 @@ from pyspark.sql.types import (
 from lakehouse.spark.schemas import ENVELOPE, MARKET_DOUBLES
 
 MEDALLION = "medallion"
-"""The streaming query, by the name the Spark UI and ops.stream_progress show, that lands each
-micro-batch of raw objects in bronze and silver (+ quarantine)."""
-PRICES_TO_GOLD = "prices_to_gold"
-READINGS_TO_GOLD = "readings_to_gold"
-"""The queries that follow a silver table's change data feed and recompute the gold rows its
-changes affect (`lakehouse.spark.gold.GOLD_FEEDS`): on their own queries and cadence, gold never
-delays silver (issue 11: gold was half of every medallion batch)."""
-STREAM_QUERIES = (MEDALLION, PRICES_TO_GOLD, READINGS_TO_GOLD)
-"""Every streaming query of the stream job, in the order it starts them."""
+"""The streaming query, by the name the Spark UI and ops.stream_progress show: each micro-batch of
+raw objects lands in bronze, silver (+ quarantine) and the gold rows it changes."""
 RAW_TO_BRONZE = "raw_to_bronze"
 BRONZE_TO_SILVER = "bronze_to_silver"
 """The two queries of versions before `MEDALLION`: a lake they wrote is drained through them once,
@@ -105,10 +98,6 @@ class TableSpec:
         """Location inside the lake bucket."""
         return f"{self.layer}/{self.name}"
 
-
-CHANGE_FEED = MappingProxyType({"delta.enableChangeDataFeed": "true"})
-"""On the silver tables gold is computed from: the gold queries read their changes. A writer-only
-table feature (changeDataFeed), so delta-rs and DuckDB still read the tables."""
 
 SILVER_ORDER = ("fetched_at", "observed_at", "source_file")
 """Which of two rows for one silver key is newer: compared in this order, greatest wins."""
@@ -164,7 +153,6 @@ SILVER_COIN_PRICES = TableSpec(
     "a coin's price per currency and minute, from /simple/price and /market_chart/range",
     keys=("coin_id", "vs_currency", "price_ts"),
     order=PRICE_ORDER,
-    properties=CHANGE_FEED,
     # Rows from before resolutions were recorded: every one was landed per minute (live, or a
     # one-minute history range), so they count as minutes; a coarser backfill never replaces them.
     fill=MappingProxyType({"resolution": "'1m'", "resolution_rank": str(RESOLUTION_RANK["1m"])}),
@@ -215,7 +203,6 @@ SILVER_SENSOR_READINGS = TableSpec(
     "a sensor's reading per minute, from /devices/{id} and /devices/{id}/readings",
     keys=("device_id", "sensor_id", "reading_ts"),
     order=SILVER_ORDER,
-    properties=CHANGE_FEED,
 )
 
 SILVER_DEVICES = TableSpec(
@@ -288,7 +275,7 @@ GOLD_COIN_OHLC = TableSpec(
             StructField("updated_at", TimestampType()),
         ]
     ),
-    PRICES_TO_GOLD,
+    MEDALLION,
     "1m and 1h open/high/low/close bars per coin and currency",
     keys=("coin_id", "vs_currency", "bar", "bar_start"),
 )
@@ -313,7 +300,7 @@ GOLD_SENSOR_HOURLY = TableSpec(
             StructField("updated_at", TimestampType()),
         ]
     ),
-    READINGS_TO_GOLD,
+    MEDALLION,
     "hourly count, min, max, mean and standard deviation per device and sensor",
     keys=("device_id", "sensor_id", "hour_start"),
 )
@@ -339,7 +326,7 @@ GOLD_PRICE_ANOMALIES = TableSpec(
             *_ANOMALY,
         ]
     ),
-    PRICES_TO_GOLD,
+    MEDALLION,
     "each silver price's robust z-score against the trailing 60 minutes",
     keys=SILVER_COIN_PRICES.keys,
 )
@@ -356,7 +343,7 @@ GOLD_SENSOR_ANOMALIES = TableSpec(
             *_ANOMALY,
         ]
     ),
-    READINGS_TO_GOLD,
+    MEDALLION,
     "each silver reading's robust z-score against the trailing 3 hours",
     keys=SILVER_SENSOR_READINGS.keys,
 )

@@ -20,7 +20,6 @@ from lakehouse.spark.queries import (
 )
 from lakehouse.spark.session import build_spark_session, configure_session, writer_sessions
 from lakehouse.spark.table_setup import ensure_tables
-from lakehouse.tables import MEDALLION
 
 
 def main(argv: list[str]) -> int:
@@ -31,8 +30,7 @@ def main(argv: list[str]) -> int:
     )
     try:
         configure_session(spark, options)
-        sessions = writer_sessions(spark, options, WRITES_AT_ONCE[MEDALLION])
-        runtime = Runtime(options, writer_sessions={MEDALLION: sessions})
+        runtime = Runtime(options, writer_sessions=writer_sessions(spark, options, WRITES_AT_ONCE))
         ensure_tables(spark, options)
         queries = (
             (drain_raw_to_bronze,) if bronze_only else (drain_raw_to_bronze, drain_bronze_to_silver)

@@ -19,13 +19,7 @@ from fastapi.testclient import TestClient
 
 from lakehouse import overview
 from lakehouse.spark.control import LocalStore, stop_requested
-from lakehouse.tables import (
-    MEDALLION,
-    OPS_STREAM_PROGRESS,
-    PRICES_TO_GOLD,
-    SILVER_COIN_PRICES,
-    SILVER_QUARANTINE,
-)
+from lakehouse.tables import OPS_STREAM_PROGRESS, SILVER_COIN_PRICES, SILVER_QUARANTINE
 from lakehouse_airflow import lake_page
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
@@ -50,22 +44,19 @@ def lake(tmp_path: Path) -> Path:
         }),
     )  # fmt: skip
     durations = pa.array(
-        [[("triggerExecution", 4000)], [("triggerExecution", 6000)], [("triggerExecution", 5000)],
-         [("triggerExecution", 7000)]],
+        [[("triggerExecution", 4000)], [("triggerExecution", 6000)], [("triggerExecution", 5000)]],
         pa.map_(pa.string(), pa.int64()),
-    )  # fmt: skip
+    )
     lags = pa.array(
-        [[("silver.coin_prices", 9.5)], [], [("silver.coin_prices", 12.0)], []],
+        [[("silver.coin_prices", 9.5)], [], [("silver.coin_prices", 12.0)]],
         pa.map_(pa.string(), pa.float64()),
     )
     write_deltalake(
         str(tmp_path / OPS_STREAM_PROGRESS.path),
         pa.table({
-            # The page charts the medallion's batches, not those of a gold query.
-            "query_name": [MEDALLION, MEDALLION, MEDALLION, PRICES_TO_GOLD],
-            "batch_id": pa.array([7, 8, 9, 10], pa.int64()),
-            "batch_started_at": ts(3, 2, 1, 1),
-            "input_rows": pa.array([5, 0, 3, 2], pa.int64()),
+            "batch_id": pa.array([7, 8, 9], pa.int64()),
+            "batch_started_at": ts(3, 2, 1),
+            "input_rows": pa.array([5, 0, 3], pa.int64()),
             "duration_ms": durations,
             "lag_seconds": lags,
         }),

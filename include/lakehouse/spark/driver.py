@@ -1,15 +1,14 @@
 """The stream job's driver: raw JSON -> bronze -> silver (+ quarantine) -> gold, in one process.
 
 The driver creates the tables (`lakehouse.spark.table_setup`), names them in the Hive metastore when
-the session has one (`lakehouse.spark.metastore`), moves a lake written by the two-query versions
-onto the medallion query once (`lakehouse.spark.migration`), starts the medallion and the gold
-queries (`lakehouse.spark.queries`), appends their progress to ops.stream_progress between
-micro-batches, and stops them gracefully on request (`lakehouse.spark.gate`) or when its lease is
-lost.
+the session has one (`lakehouse.spark.metastore`), moves a lake written by the
+two-query versions onto the one query once (`lakehouse.spark.migration`), starts the query
+(`lakehouse.spark.queries`), appends their progress to ops.stream_progress between micro-batches,
+and stops them gracefully on request (`lakehouse.spark.gate`) or when its lease is lost.
 
 Checkpoints
 -----------
-Each query keeps its checkpoint under `<lake>/_checkpoints/<query>` (configurable), in the same
+The query keeps its checkpoint under `<lake>/_checkpoints/<query>` (configurable), in the same
 store as the tables: it must outlive the driver and any machine it ran on, and its offsets only
 make sense together with the table versions they produced. On s3a, Spark's default checkpoint
 file manager writes a temporary object and renames it; S3A implements rename as copy + delete,
@@ -34,19 +33,17 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from functools import partial
 
 from pyspark.sql import SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
 from lakehouse import tables
-from lakehouse.spark.gold import GOLD_FEEDS
 from lakehouse.spark.maintenance import Maintenance
 from lakehouse.spark.metastore import has_metastore, register_tables
 from lakehouse.spark.migration import migrate_two_hop_checkpoints
 from lakehouse.spark.options import StreamOptions
 from lakehouse.spark.progress import ProgressRecorder
-from lakehouse.spark.queries import WRITES_AT_ONCE, Runtime, start_gold, start_medallion
+from lakehouse.spark.queries import WRITES_AT_ONCE, Runtime, start_medallion
 from lakehouse.spark.session import configure_session, writer_sessions
 from lakehouse.spark.table_setup import ensure_tables
 from lakehouse.tables import DRIVER
@@ -83,14 +80,10 @@ class Driver:
     def run(self) -> str:
         """Run until done (`once`), stopped (returns "stopped") or failed (raises)."""
         configure_session(self.spark, self.options)
-        self.runtime.writer_sessions = {
-            query: writer_sessions(self.spark, self.options, count)
-            for query, count in WRITES_AT_ONCE.items()
-        }
+        self.runtime.writer_sessions = writer_sessions(self.spark, self.options, WRITES_AT_ONCE)
         if self.writer is not None:
             # Every commit names the lease holder that made it (DESCRIBE HISTORY's userMetadata).
-            sessions = [s for each in self.runtime.writer_sessions.values() for s in each]
-            for session in (self.spark, *sessions):
+            for session in (self.spark, *self.runtime.writer_sessions):
                 session.conf.set(COMMIT_METADATA, json.dumps({"lease_owner": self.writer}))
         ensure_tables(self.spark, self.options)
         if has_metastore(self.spark):
@@ -100,11 +93,9 @@ class Driver:
         try:
             migrate_two_hop_checkpoints(self.spark, self.runtime)
             if self.options.once:
-                # One after the other: the gold queries read what the medallion committed.
-                for start in self._starts():
-                    query = start()
-                    self.queries.append(query)
-                    query.awaitTermination()
+                query = start_medallion(self.spark, self.runtime)
+                self.queries.append(query)
+                query.awaitTermination()
                 return "done"
             return self._run_continuously()
         finally:
@@ -118,7 +109,7 @@ class Driver:
                 self.spark.streams.removeListener(self.recorder)
 
     def _run_continuously(self) -> str:
-        self.queries = [start() for start in self._starts()]
+        self.queries = [start_medallion(self.spark, self.runtime)]
         while True:
             lost = self.lease_lost()
             if lost:
@@ -141,11 +132,6 @@ class Driver:
                     raise LeaseLostError(str(self.lease_lost())) from None
                 raise
             self.spark.streams.resetTerminated()
-
-    def _starts(self) -> list[Callable[[], StreamingQuery]]:
-        """Starters of the queries, in `tables.STREAM_QUERIES` order."""
-        gold_starts = [partial(start_gold, self.spark, self.runtime, feed) for feed in GOLD_FEEDS]
-        return [partial(start_medallion, self.spark, self.runtime), *gold_starts]
 
     def stop_gracefully(self) -> None:
         """Let running micro-batches finish, refuse new ones, then stop every query."""

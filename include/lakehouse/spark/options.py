@@ -61,12 +61,6 @@ class StreamOptions:
     trigger_seconds: float = _option(
         5.0, help="seconds between micro-batches", bound="positive", variable=True
     )
-    gold_trigger_seconds: float = _option(
-        10.0,
-        help="seconds between micro-batches of the gold queries, which follow silver's changes",
-        bound="positive",
-        variable=True,
-    )
     max_files_per_trigger: int = _option(
         1000, help="files one micro-batch reads at most", bound="positive", variable=True
     )

@@ -1,15 +1,10 @@
-"""The streaming queries of the stream job, and how each micro-batch writes its tables.
+"""The streaming query of the medallion, and how each micro-batch writes its tables.
 
 `medallion`: the raw zone's JSON files (explicit envelope schema, PERMISSIVE, the unreadable line
 kept in `_corrupt_record`) -> in one micro-batch, side by side: append to bronze.raw_events, and
 parse every envelope (`lakehouse.spark.silver`) into silver.quarantine (append) and the other
-silver tables (MERGE).
-
-`prices_to_gold`, `readings_to_gold` (one per `lakehouse.spark.gold.GOLD_FEEDS`): a silver table's
-change data feed -> the gold rows its changed keys affect, recomputed from silver and MERGEd. On
-their own queries and trigger (`gold_trigger_seconds`), gold never holds up silver: when gold ran
-in the medallion's batch it took half of it (issue 11). A gold row is a function of silver's
-state, so reading a newer silver than the change it follows is harmless.
+silver tables (MERGE); then recompute the gold rows those changes affect
+(`lakehouse.spark.gold.GOLD_FEEDS`) and MERGE them.
 
 One hop, not two: a second query that streamed bronze into silver added its own trigger interval,
 planning and re-read of bronze to every row's way into silver. Only the tables whose endpoints are
@@ -52,11 +47,8 @@ from lakehouse.tables import BRONZE_TO_SILVER, MEDALLION, RAW_TO_BRONZE, TableSp
 
 log = logging.getLogger(__name__)
 
-WRITES_AT_ONCE: Mapping[str, int] = {
-    MEDALLION: 1 + len(silver.OUTPUTS),  # bronze and the silver tables of its parsed batch
-    **{feed.query: len(feed.outputs) for feed in gold.GOLD_FEEDS},
-}
-"""Per streaming query, the tables its micro-batches write side by side (`side_by_side`)."""
+WRITES_AT_ONCE = 1 + len(silver.OUTPUTS)
+"""Bronze and the tables of its parsed batch, written side by side in each micro-batch."""
 
 T = TypeVar("T")
 
@@ -68,9 +60,8 @@ class Runtime:
     options: StreamOptions
     gate: BatchGate = field(default_factory=BatchGate)
     stats: BatchStats = field(default_factory=BatchStats)
-    writer_sessions: Mapping[str, Sequence[SparkSession]] = field(default_factory=dict)
-    """Per query, one session per write that runs at once (see `side_by_side`): queries run at
-    the same time, so none shares another's sessions; set by the Driver."""
+    writer_sessions: list[SparkSession] = field(default_factory=list)
+    """One session per write that runs at once (see `side_by_side`); set by the Driver."""
     fence: Callable[[], None] = lambda: None
     """Raises unless this driver may still commit (the lease's `check_fence`); before each write."""
 
@@ -127,10 +118,9 @@ def _start(
     runtime: Runtime,
     query: str,
     *,
-    trigger_seconds: float,
     available_now: bool = False,
 ) -> StreamingQuery:
-    """Start `query` on its checkpoint, every `trigger_seconds` (or `available_now`)."""
+    """Start `query` on its checkpoint, with the options' trigger (or `available_now`)."""
     options = runtime.options
     checkpoint = options.checkpoint(query)
     runtime.fence()
@@ -138,7 +128,7 @@ def _start(
     writer = writer.queryName(query).option("checkpointLocation", checkpoint)
     if options.once or available_now:
         return writer.trigger(availableNow=True).start()
-    return writer.trigger(processingTime=f"{trigger_seconds} seconds").start()
+    return writer.trigger(processingTime=f"{options.trigger_seconds} seconds").start()
 
 
 def _guarded(
@@ -207,36 +197,7 @@ def start_medallion(spark: SparkSession, runtime: Runtime) -> StreamingQuery:
         return landed
 
     writer = read_raw(spark, options).writeStream.foreachBatch(_guarded(runtime, MEDALLION, write))
-    return _start(spark, writer, runtime, MEDALLION, trigger_seconds=options.trigger_seconds)
-
-
-def start_gold(spark: SparkSession, runtime: Runtime, feed: gold.GoldFeed) -> StreamingQuery:
-    """`feed.query`: the changes of `feed.silver` -> the gold rows they affect.
-
-    The change data feed holds each commit's inserted and updated rows (OPTIMIZE commits change no
-    data and are skipped). A new checkpoint starts from the table's whole current state: a lake
-    whose gold was written by the medallion's batches gets gold recomputed once, so a batch that
-    committed silver but died before its gold is covered too."""
-    options = runtime.options
-    maintenance = Maintenance(tables.written_by(feed.query), options)
-
-    def write(batch: DataFrame, batch_id: int) -> bool:
-        keys = batch.select(*feed.silver.keys).distinct().persist()
-        try:
-            written = _refresh_gold(runtime, feed, batch_id, keys, F.lit(datetime.now(UTC)))
-        finally:
-            keys.unpersist()
-        maintenance.run_if_due(batch.sparkSession)
-        return written
-
-    changes = (
-        spark.readStream.format("delta")
-        .option("readChangeFeed", "true")
-        .option("maxFilesPerTrigger", options.max_files_per_trigger)
-        .load(options.table(feed.silver))
-    )
-    writer = changes.writeStream.foreachBatch(_guarded(runtime, feed.query, write))
-    return _start(spark, writer, runtime, feed.query, trigger_seconds=options.gold_trigger_seconds)
+    return _start(spark, writer, runtime, MEDALLION)
 
 
 def _land(
@@ -249,7 +210,7 @@ def _land(
     append_bronze: bool,
 ) -> bool:
     """One batch of (persisted) bronze rows -> bronze if `append_bronze`, silver and quarantine
-    side by side; True when it committed something."""
+    side by side, then the gold rows those changes affect; True when it committed something."""
     written: list[tuple[TableSpec, DataFrame, int]] = []
     try:
         parsed = silver.parse_bronze(
@@ -257,12 +218,14 @@ def _land(
         )
         outputs = {tables.BRONZE_RAW_EVENTS: bronze} if append_bronze else {}
         written = side_by_side(
-            runtime.writer_sessions[MEDALLION],  # the drains run before the medallion starts
+            runtime.writer_sessions,
             [
                 partial(_write_table, runtime, query, batch_id, spec, rows)
                 for spec, rows in {**outputs, **parsed.rows}.items()
             ],
         )
+        changed = {spec: frame for spec, frame, rows in written if rows and spec.layer == "silver"}
+        _refresh_gold(bronze.sparkSession, runtime, query, batch_id, changed, now)
     finally:
         for _, frame, _ in written:
             frame.unpersist()
@@ -308,30 +271,48 @@ def _write_table(
     return spec, frame, count
 
 
-def _refresh_gold(
-    runtime: Runtime, feed: gold.GoldFeed, batch_id: int, keys: DataFrame, now: Column
-) -> bool:
-    """Recompute and MERGE the gold rows of the changed silver keys, the feed's gold tables side
-    by side; True when it committed something."""
-    bounds = keys.agg(F.min(feed.ts).alias("lo"), F.max(feed.ts).alias("hi")).first()
+def _silver_slice(
+    session: SparkSession,
+    location: str,
+    changed: DataFrame,
+    ts: str,
+    margin: timedelta,
+) -> DataFrame:
+    """The silver table restricted to the changed rows' time range +- margin (file skipping)."""
+    bounds = changed.agg(F.min(ts).alias("lo"), F.max(ts).alias("hi")).first()
+    table = session.read.format("delta").load(location)
     if bounds is None or bounds["lo"] is None:
-        return False  # no changed key
-    # Whole hours (bars, hourly stats) and trailing windows around the changed points; the time
-    # range lets Delta skip the files outside it.
-    margin = max(feed.window, timedelta(hours=1))
-    source = (
-        keys.sparkSession.read.format("delta")
-        .load(runtime.options.table(feed.silver))
-        .where(F.col(feed.ts).between(F.lit(bounds["lo"] - margin), F.lit(bounds["hi"] + margin)))
+        return table
+    return table.where(
+        F.col(ts).between(F.lit(bounds["lo"] - margin), F.lit(bounds["hi"] + margin))
     )
-    counts = side_by_side(
-        runtime.writer_sessions[feed.query],
-        [
-            partial(_write_gold, runtime, feed.query, batch_id, spec, compute(source, keys, now))
+
+
+def _refresh_gold(
+    session: SparkSession,
+    runtime: Runtime,
+    query: str,
+    batch_id: int,
+    changed: Mapping[TableSpec, DataFrame],
+    now: Column,
+) -> None:
+    """Recompute and MERGE the gold rows of the changed silver rows, every gold table at once."""
+    options = runtime.options
+    writes = []
+    for feed in gold.GOLD_FEEDS:
+        frame = changed.get(feed.silver)
+        if frame is None:
+            continue  # nothing changed in this silver table
+        keys = frame.select(*feed.silver.keys)
+        # Whole hours (bars, hourly stats) and trailing windows around the changed points.
+        margin = max(feed.window, timedelta(hours=1))
+        source = _silver_slice(session, options.table(feed.silver), keys, feed.ts, margin)
+        writes += [
+            partial(_write_gold, runtime, query, batch_id, spec, compute(source, keys, now))
             for spec, compute in feed.outputs
-        ],
-    )
-    return any(counts)
+        ]
+    if writes:
+        side_by_side(runtime.writer_sessions, writes)
 
 
 def _write_gold(
@@ -341,7 +322,7 @@ def _write_gold(
     spec: TableSpec,
     rows: DataFrame,
     session: SparkSession,
-) -> int:
+) -> None:
     started = time.monotonic()
     frame = rows.persist()
     try:
@@ -351,7 +332,6 @@ def _write_gold(
         runtime.stats.record(
             query, batch_id, spec.qualified_name, count, None, time.monotonic() - started
         )
-        return count
     finally:
         frame.unpersist()
 
@@ -375,19 +355,11 @@ def drain_raw_to_bronze(spark: SparkSession, runtime: Runtime) -> StreamingQuery
     writer = read_raw(spark, runtime.options).writeStream.foreachBatch(
         _guarded(runtime, RAW_TO_BRONZE, write)
     )
-    return _start(
-        spark,
-        writer,
-        runtime,
-        RAW_TO_BRONZE,
-        trigger_seconds=runtime.options.trigger_seconds,
-        available_now=True,
-    )
+    return _start(spark, writer, runtime, RAW_TO_BRONZE, available_now=True)
 
 
 def drain_bronze_to_silver(spark: SparkSession, runtime: Runtime) -> StreamingQuery:
-    """The earlier `bronze_to_silver`: the bronze rows it had not read yet -> silver (gold follows
-    silver's changes on the gold queries)."""
+    """The earlier `bronze_to_silver`: the bronze rows it had not read yet -> silver and gold."""
     options = runtime.options
 
     def write(batch: DataFrame, batch_id: int) -> bool:
@@ -404,11 +376,4 @@ def drain_bronze_to_silver(spark: SparkSession, runtime: Runtime) -> StreamingQu
         .load(options.table(tables.BRONZE_RAW_EVENTS))
     )
     writer = bronze.writeStream.foreachBatch(_guarded(runtime, BRONZE_TO_SILVER, write))
-    return _start(
-        spark,
-        writer,
-        runtime,
-        BRONZE_TO_SILVER,
-        trigger_seconds=options.trigger_seconds,
-        available_now=True,
-    )
+    return _start(spark, writer, runtime, BRONZE_TO_SILVER, available_now=True)
