@@ -12,11 +12,13 @@ from pathlib import Path
 
 import pytest
 import stream_runner
+from deltalake import DeltaTable
 from simulated_prices import simple_price_envelope
 
 from lakehouse.query import open_lake, run_query
 from lakehouse.raw_zone import ApiResponse, DataInterval, Envelope, object_key
 from lakehouse.simulator import market
+from lakehouse.tables import ALL_TABLES
 
 pytestmark = pytest.mark.integration
 
@@ -48,6 +50,23 @@ def silver(lake: Path) -> list[tuple[object, ...]]:
     return rows
 
 
+def gold_minute_bars(lake: Path) -> list[tuple[object, ...]]:
+    """The 1m bars, each with its silver price (null when silver lacks the minute)."""
+    _, rows = run_query(
+        "select g.coin_id, g.vs_currency, epoch(g.bar_start)::bigint, g.close, s.price "
+        "from gold.coin_ohlc g left join silver.coin_prices s on s.coin_id = g.coin_id "
+        "and s.vs_currency = g.vs_currency and s.price_ts = g.bar_start where g.bar = '1m' "
+        "order by all",
+        open_lake(str(lake)),
+    )
+    return rows
+
+
+def gold_versions(lake: Path) -> dict[str, int]:
+    gold = [spec for spec in ALL_TABLES if spec.layer == "gold"]
+    return {spec.name: DeltaTable(str(lake / spec.path)).version() for spec in gold}
+
+
 def test_reruns_add_only_new_prices_and_update_known_ones(tmp_path: Path) -> None:
     lake = tmp_path / "lake"
     coins = ("bitcoin", "ethereum")
@@ -61,8 +80,15 @@ def test_reruns_add_only_new_prices_and_update_known_ones(tmp_path: Path) -> Non
     for coin, cur, epoch, price, _, _ in first:
         assert price == market.price(str(coin), str(cur), int(str(epoch)) // 60)
 
-    run_job(lake)  # nothing new: nothing changes
+    # Gold followed silver's change feed: a bar for each silver minute, closing at its price.
+    bars = gold_minute_bars(lake)
+    assert len(bars) == len(first)
+    assert all(close == price for *_, close, price in bars), bars
+    versions = gold_versions(lake)
+
+    run_job(lake)  # nothing new: nothing changes, gold included
     assert silver(lake) == first
+    assert gold_versions(lake) == versions
 
     # Minute 2 again, for bitcoin only, fetched later: new bytes, a new object, the same keys.
     land(lake, 3, coins)
@@ -85,6 +111,9 @@ def test_reruns_add_only_new_prices_and_update_known_ones(tmp_path: Path) -> Non
     updated = [r for r in rows if r[0] == "bitcoin" and r[2] == minute_2 * 60]
     assert [r[4] for r in updated] == [later, later]
     assert all(str(r[5]).endswith(object_key(envelope).rsplit("/", 1)[1]) for r in updated)
+
+    bars = gold_minute_bars(lake)
+    assert len(bars) == len(rows) and all(close == price for *_, close, price in bars), bars
 
     _, bronze = run_query(
         "select count(*), count(_corrupt_record) from bronze.raw_events", open_lake(str(lake))
