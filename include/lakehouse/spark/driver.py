@@ -134,12 +134,19 @@ class Driver:
             self.spark.streams.resetTerminated()
 
     def stop_gracefully(self) -> None:
-        """Let running micro-batches finish, refuse new ones, then stop every query."""
+        """Let running micro-batches finish and reach the checkpoint, refuse new ones, then stop
+        every query."""
         gate = self.runtime.gate
         gate.stopping.set()
         deadline = time.monotonic() + self.options.stop_timeout_seconds
         for query in self.queries:
-            while gate.running(query.name) and time.monotonic() < deadline:
+            while (
+                query.isActive
+                and not batch_checkpointed(
+                    query, gate.running(query.name), gate.last_finished(query.name)
+                )
+                and time.monotonic() < deadline
+            ):
                 time.sleep(0.1)
             query.stop()
 
@@ -167,6 +174,18 @@ class Driver:
             self._progress_maintenance.run_if_due(self.spark)
         except Exception:
             log.exception("could not append %d progress rows to %s", len(rows), location)
+
+
+def batch_checkpointed(query: StreamingQuery, running: bool, last_finished: int | None) -> bool:
+    """Whether the query is between micro-batches with its last one in the checkpoint. Spark
+    writes a batch to the commit log, reports its progress, and only then marks the trigger
+    inactive; a trigger without data may have reported the same batch id before the batch ran."""
+    if running or query.status.get("isTriggerActive", False):
+        return False
+    if last_finished is None:
+        return True
+    progress = query.lastProgress
+    return progress is not None and progress.batchId >= last_finished
 
 
 class LeaseLostError(RuntimeError):

@@ -143,8 +143,10 @@ def _guarded(
             batch.sparkSession.sparkContext.setJobDescription(f"{query} batch {batch_id}")
             if body(batch, batch_id):
                 faults.reached(FaultPoint.BATCH_COMMITTED)
-        finally:
+        except BaseException:
             runtime.gate.leave(query)
+            raise
+        runtime.gate.leave(query, finished=batch_id)
 
     return run
 
