@@ -22,7 +22,7 @@ from lakehouse.spark.control import (
     stop_requested,
     wait_for_release,
 )
-from lakehouse.spark.driver import batch_checkpointed
+from lakehouse.spark.driver import between_batches
 from lakehouse.spark.gate import BatchGate, StopRequested
 from lakehouse.spark.progress import BatchStats, ProgressRecorder
 from lakehouse.spark.transforms import newer_than
@@ -111,42 +111,19 @@ def test_the_gate_refuses_new_batches_once_stopping() -> None:
         gate.enter("q")
 
 
-def test_the_gate_keeps_the_last_batch_whose_function_completed() -> None:
-    gate = BatchGate()
-    assert gate.last_finished("q") is None
-    gate.enter("q")
-    gate.leave("q", finished=4)
-    gate.enter("q")
-    gate.leave("q")  # batch 5 failed: not finished
-    assert gate.last_finished("q") == 4
-
-
-def _query(active_trigger: bool, batch_id: int | None) -> SimpleNamespace:
-    progress = None if batch_id is None else SimpleNamespace(batchId=batch_id)
-    return SimpleNamespace(status={"isTriggerActive": active_trigger}, lastProgress=progress)
-
-
 @pytest.mark.parametrize(
-    ("running", "active_trigger", "progress_batch", "last_finished", "checkpointed"),
+    ("running", "trigger_active", "between"),
     [
-        (False, False, None, None, True),  # never ran a batch
-        (True, True, 2, 2, False),  # inside a batch's function
-        (False, True, 3, 3, False),  # function done, Spark still committing the trigger
-        (False, False, 2, 3, False),  # trigger over but progress not yet past batch 3
-        (False, False, None, 0, False),  # the first batch has no progress yet
-        (False, False, 3, 3, True),  # batch 3 in the commit log and reported
-        (False, False, 4, 3, True),  # a later trigger without data reported already
+        (True, True, False),  # inside the batch's function
+        (False, True, False),  # function done, Spark still committing and reporting the batch
+        (False, False, True),  # batch in the commit log and reported, or none ran yet
     ],
 )
-def test_a_graceful_stop_waits_for_the_batch_to_reach_the_checkpoint(
-    running: bool,
-    active_trigger: bool,
-    progress_batch: int | None,
-    last_finished: int | None,
-    checkpointed: bool,
+def test_a_graceful_stop_waits_until_spark_has_finished_the_batch(
+    running: bool, trigger_active: bool, between: bool
 ) -> None:
-    query = _query(active_trigger, progress_batch)
-    assert batch_checkpointed(query, running, last_finished) is checkpointed  # type: ignore[arg-type]
+    query = SimpleNamespace(status={"isTriggerActive": trigger_active})
+    assert between_batches(query, running) is between  # type: ignore[arg-type]
 
 
 def test_progress_rows_carry_the_batch_stats() -> None:

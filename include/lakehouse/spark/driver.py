@@ -142,9 +142,7 @@ class Driver:
         for query in self.queries:
             while (
                 query.isActive
-                and not batch_checkpointed(
-                    query, gate.running(query.name), gate.last_finished(query.name)
-                )
+                and not between_batches(query, gate.running(query.name))
                 and time.monotonic() < deadline
             ):
                 time.sleep(0.1)
@@ -176,16 +174,11 @@ class Driver:
             log.exception("could not append %d progress rows to %s", len(rows), location)
 
 
-def batch_checkpointed(query: StreamingQuery, running: bool, last_finished: int | None) -> bool:
-    """Whether the query is between micro-batches with its last one in the checkpoint. Spark
-    writes a batch to the commit log, reports its progress, and only then marks the trigger
-    inactive; a trigger without data may have reported the same batch id before the batch ran."""
-    if running or query.status.get("isTriggerActive", False):
-        return False
-    if last_finished is None:
-        return True
-    progress = query.lastProgress
-    return progress is not None and progress.batchId >= last_finished
+def between_batches(query: StreamingQuery, running: bool) -> bool:
+    """Whether `query` is between micro-batches, its last one in the checkpoint. A batch's
+    function returning (`running` turns False) is not the end of it: Spark then writes the batch
+    to the commit log and reports its progress, and marks the trigger inactive only after that."""
+    return not running and not query.status["isTriggerActive"]
 
 
 class LeaseLostError(RuntimeError):

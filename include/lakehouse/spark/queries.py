@@ -143,10 +143,8 @@ def _guarded(
             batch.sparkSession.sparkContext.setJobDescription(f"{query} batch {batch_id}")
             if body(batch, batch_id):
                 faults.reached(FaultPoint.BATCH_COMMITTED)
-        except BaseException:
+        finally:
             runtime.gate.leave(query)
-            raise
-        runtime.gate.leave(query, finished=batch_id)
 
     return run
 
