@@ -353,6 +353,7 @@ def _collect(settings: Settings, args: argparse.Namespace) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
     from lakehouse.collect import CollectionFailed, run_collection
+    from lakehouse.landed_log import LandedLog
     from lakehouse.raw_zone import RawZoneWriter, s3_client
     from lakehouse.sources.http import ApiError
     from lakehouse.sources.registry import get_source
@@ -364,13 +365,15 @@ def _collect(settings: Settings, args: argparse.Namespace) -> int:
         source = get_source(args.source)
         source_settings = settings.sources[source.name]
         conn = source_settings.connection()
+        s3 = s3_client(settings.lake)
         outcome = run_collection(
             source,
             lambda limiter: source.client(conn, limiter),
             RawZoneWriter(
-                s3_client(settings.lake),
+                s3,
                 settings.lake.bucket,
                 Spool(settings.spool, settings.spool_max_mb),
+                LandedLog(s3, settings.lake.bucket),
             ),
             source.selection(source_settings.default_params()),
             interval=_cli_interval(args.interval_start, now),

@@ -22,23 +22,35 @@ A writer would otherwise list the whole log to find its end; `_landed/tail.json`
 that some writer appended, which is a lower bound of the end (hints only move forward, except when
 two writers race, and a stale hint only means a longer listing).
 
-Only the writer whose PUT created an object is to log it: readers take a key logged twice in one
-batch once, but not across batches. An object whose writer died between its PUT and its entry is
-not in the log; finding those (a reconciliation off the stream's path, which must not log a key
-twice) is still to be built, and until it is, the collectors do not write the log (issue 11).
+Only the writer whose PUT created an object logs it (`lakehouse.raw_zone.RawZoneWriter`): readers
+take a key logged twice in one batch once, but not across batches. An object whose writer died (or
+lost the lake) between its PUT and its entry is not in the log: `reconcile`, off the stream's
+path (the DAG `reconcile_landed_log`), lists the raw zone and logs every object that is neither
+logged nor younger than a grace period. It remembers which keys are logged
+(`_landed/reconciled.json.gz`), so it reads only the entries added since its last run, and never
+logs a key twice itself. A key is logged twice only when its writer stalled for longer than the
+grace period between its PUT and its entry, and then resumed.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from botocore.exceptions import ClientError
 
-from lakehouse.s3_objects import S3Objects, get_if_present, list_keys, put_if_absent
+from lakehouse.s3_objects import (
+    S3Objects,
+    get_if_present,
+    list_keys,
+    list_objects,
+    put_if_absent,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +63,9 @@ a flat log of 100,000 entries took 37.5 ms to list after a position, against 4.0
 folders keep each listing to the last one or two."""
 NOTHING = -1
 """The position before the first entry."""
+RECONCILED_KEY = "_landed/reconciled.json.gz"
+ENTRY_READS_AT_ONCE = 16
+"""Entries read at once (a reconciliation or a stream's catch-up reads thousands)."""
 
 
 @dataclass(frozen=True)
@@ -86,13 +101,22 @@ class LandedLog:
 
     def append(self, raw_key: str) -> int:
         """Log `raw_key` under the next free number, and return that number."""
-        body = json.dumps({"key": raw_key, "landed_at": datetime.now(UTC).isoformat()}).encode()
-        last = self.end()
-        while not put_if_absent(self.s3, self.bucket, entry_key(last + 1), body):
-            last = self._last_from(last + 1)  # another writer took it: list on from there
-        seq = last + 1
-        self._advance_tail_hint(seq)
-        return seq
+        return self.append_all([raw_key])[0]
+
+    def append_all(self, raw_keys: Sequence[str]) -> list[int]:
+        """Log each key, in order, under the next free number; their numbers."""
+        seqs: list[int] = []
+        last = self.end() if raw_keys else NOTHING
+        for raw_key in raw_keys:
+            landed_at = datetime.now(UTC).isoformat()
+            body = json.dumps({"key": raw_key, "landed_at": landed_at}).encode()
+            while not put_if_absent(self.s3, self.bucket, entry_key(last + 1), body):
+                last = self._last_from(last + 1)  # another writer took it: list on from there
+            last += 1
+            seqs.append(last)
+        if seqs:
+            self._advance_tail_hint(seqs[-1])
+        return seqs
 
     def end(self) -> int:
         """The log's last number (NOTHING while it is empty), listed from the tail hint."""
@@ -121,6 +145,11 @@ class LandedLog:
             return LandedEntry(seq=seq, key=str(fields["key"]), landed_at=str(fields["landed_at"]))
         except (ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"landed-log entry {key} is malformed: {body[:200]!r}") from exc
+
+    def read_all(self, seqs: Sequence[int]) -> list[LandedEntry]:
+        """The entries numbered `seqs`, in that order, several read at once."""
+        with ThreadPoolExecutor(max_workers=ENTRY_READS_AT_ONCE) as pool:
+            return list(pool.map(self.read, seqs))
 
     def _seqs_after(self, seq: int) -> Iterator[int]:
         after = entry_key(seq) if seq > NOTHING else ""
@@ -159,3 +188,77 @@ class LandedLog:
             )
         except ClientError as exc:
             log.warning("could not advance %s to %d: %s", TAIL_KEY, seq, exc)
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """What one `reconcile` found in the raw zone."""
+
+    listed: int
+    logged: tuple[str, ...]
+    """The objects no writer had logged, which this run logged."""
+    young: int
+    """Objects not logged yet, younger than the grace period: their writers may still log them."""
+
+    def summary(self) -> str:
+        return (
+            f"{self.listed} raw objects listed, {len(self.logged)} logged by reconciliation"
+            f" ({self.young} younger than the grace period left to their writers)"
+        )
+
+
+def reconcile(
+    landed: LandedLog, raw_prefix: str, now: datetime, grace: timedelta
+) -> Reconciliation:
+    """Log every raw object (`*.json` under `raw_prefix`, what the stream reads) that the landed
+    log lacks and that landed before `now - grace`: `grace` is how long a writer has to log the
+    object it landed (it does so right after its PUT) before it is taken for dead.
+
+    `now` must be taken before this call: a key is then logged here only if its writer had not
+    logged it `grace` after its PUT. One reconciliation runs at a time (the DAG's
+    max_active_runs); two at once could log a key twice.
+    """
+    through, logged = _logged_keys(landed)
+    young = 0
+    unlogged: list[str] = []
+    listed = 0
+    for item in list_objects(landed.s3, landed.bucket, f"{raw_prefix.rstrip('/')}/"):
+        key = str(item["Key"])
+        if not key.endswith(".json"):
+            continue
+        listed += 1
+        if key in logged:
+            continue
+        if now - item["LastModified"] < grace:
+            young += 1
+        else:
+            unlogged.append(key)
+    if unlogged:
+        log.warning("logging %d raw objects that no writer logged, e.g. %s", len(unlogged),
+                    ", ".join(unlogged[:5]))  # fmt: skip
+        landed.append_all(unlogged)
+    # The entries just appended are read back next time, with those of the writers after `through`.
+    _save_logged_keys(landed, through, logged.union(unlogged))
+    return Reconciliation(listed=listed, logged=tuple(unlogged), young=young)
+
+
+def _logged_keys(landed: LandedLog) -> tuple[int, set[str]]:
+    """The keys the log holds, and the last number read: the saved set, then the entries since."""
+    body = get_if_present(landed.s3, landed.bucket, RECONCILED_KEY)
+    through, keys = NOTHING, set[str]()
+    if body is not None:
+        try:
+            state = json.loads(gzip.decompress(body))
+            through, keys = int(state["through"]), {str(key) for key in state["keys"]}
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("%s is unreadable (%s): reading the whole landed log", RECONCILED_KEY, exc)
+    seqs = landed.entry_seqs_after(through)
+    keys.update(entry.key for entry in landed.read_all(seqs))
+    return (seqs[-1] if seqs else through), keys
+
+
+def _save_logged_keys(landed: LandedLog, through: int, keys: set[str]) -> None:
+    body = gzip.compress(json.dumps({"through": through, "keys": sorted(keys)}).encode())
+    landed.s3.put_object(
+        Bucket=landed.bucket, Key=RECONCILED_KEY, Body=body, ContentType="application/gzip"
+    )

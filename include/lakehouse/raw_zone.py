@@ -3,6 +3,8 @@
 Keys carry the data interval and a hash of the request and payload, so a retry that fetched the same
 bytes lands on the same key, and the write is a conditional PUT that then does nothing. An object
 the lake cannot take now is kept in the spool (`lakehouse.spool`) and lands, unchanged, later.
+Each object a writer creates is numbered in the landed log (`lakehouse.landed_log`), which says
+in which order objects landed, as keys cannot.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from lakehouse.config import LakeSettings
+from lakehouse.landed_log import LandedLog
 from lakehouse.raw_zone_claims import BlockClaims
 from lakehouse.s3_objects import S3Objects, put_if_absent
 from lakehouse.spool import Drained, Spool, lake_unavailable
@@ -144,12 +149,24 @@ class RawZoneWriter:
     With a spool, an object the lake cannot take is kept there instead of being lost: when the
     lake is unavailable the write returns `spooled`; when the PUT failed for another reason (access
     denied, no such bucket) the object is kept and the error raised, naming the misconfiguration.
+
+    With a landed log, every object whose PUT this writer's call created (and only those: a key
+    that was already there was logged by its creator) is appended to it. The object has landed by
+    then, so a failed append fails nothing: the reconciliation (`lakehouse.landed_log.reconcile`)
+    logs what no writer did. Without one (tests, benchmarks) the reconciliation logs everything.
     """
 
-    def __init__(self, s3: S3Objects, bucket: str, spool: Spool | None = None) -> None:
+    def __init__(
+        self,
+        s3: S3Objects,
+        bucket: str,
+        spool: Spool | None = None,
+        landed: LandedLog | None = None,
+    ) -> None:
         self.s3 = s3
         self.bucket = bucket
         self.spool = spool
+        self.landed = landed
         self.claims = BlockClaims(s3, bucket)
         """Who fetches which block of history (`lakehouse.raw_zone_claims`)."""
 
@@ -180,7 +197,13 @@ class RawZoneWriter:
         return drained
 
     def _put(self, key: str, body: bytes) -> bool:
-        return put_if_absent(self.s3, self.bucket, key, body)
+        created = put_if_absent(self.s3, self.bucket, key, body)
+        if created and self.landed is not None:
+            try:
+                self.landed.append(key)
+            except (BotoCoreError, ClientError) as exc:
+                log.warning("landed %s but could not log it (%s): reconciliation will", key, exc)
+        return created
 
 
 def s3_client(lake: LakeSettings) -> Any:

@@ -3,7 +3,8 @@
 S3 and MinIO refuse such a PUT with 412 PreconditionFailed when the key exists, atomically, so two
 writers racing for one key cannot both win. The raw zone's envelopes, the backfill claims and the
 landed log rely on it; nothing else should decide what a refused conditional PUT looks like. Their
-reads of a key that may be absent go through `get_if_present`, their listings through `list_keys`.
+reads of a key that may be absent go through `get_if_present`, their listings through
+`list_objects` (or `list_keys`).
 """
 
 from __future__ import annotations
@@ -57,12 +58,20 @@ def put_if_absent(s3: S3Objects, bucket: str, key: str, body: bytes) -> bool:
     return True
 
 
-def list_keys(s3: S3Objects, bucket: str, prefix: str, start_after: str = "") -> Iterator[str]:
-    """Every key under `prefix` in key order (after `start_after`), a page at a time."""
+def list_objects(
+    s3: S3Objects, bucket: str, prefix: str, start_after: str = ""
+) -> Iterator[dict[str, Any]]:
+    """Every object under `prefix` in key order (after `start_after`), a page at a time, as
+    ListObjectsV2 gives it (`Key`, `LastModified`, ...)."""
     token: dict[str, str] = {"StartAfter": start_after} if start_after else {}
     while True:
         page = s3.list_objects_v2(Bucket=bucket, Prefix=prefix, **token)
-        yield from (item["Key"] for item in page.get("Contents", []))
+        yield from page.get("Contents", [])
         if not page.get("IsTruncated"):
             return
         token = {"ContinuationToken": page["NextContinuationToken"]}
+
+
+def list_keys(s3: S3Objects, bucket: str, prefix: str, start_after: str = "") -> Iterator[str]:
+    """Every key under `prefix` in key order (after `start_after`)."""
+    return (str(item["Key"]) for item in list_objects(s3, bucket, prefix, start_after))

@@ -12,7 +12,7 @@ for what the lake could not take (`lakehouse_spool_dir`, default: the home's `sp
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +22,13 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from lakehouse.collect import HistoryUnavailable, run_collection
 from lakehouse.config import Settings
 from lakehouse.healing import heal
-from lakehouse.raw_zone import DataInterval, RawZoneWriter
+from lakehouse.landed_log import LandedLog, reconcile
+from lakehouse.raw_zone import RAW_PREFIX, DataInterval, RawZoneWriter
 from lakehouse.sources.base import InvalidSelection, Source, SourceSettings
 from lakehouse.sources.limiter import CallLimiter
 from lakehouse.sources.registry import get_source
 from lakehouse.spool import Spool
-from lakehouse_airflow.hooks import SourceHook, raw_zone_writer
+from lakehouse_airflow.hooks import SourceHook, lake_s3_client, raw_zone_writer
 
 
 @dataclass(frozen=True)
@@ -110,3 +111,11 @@ def heal_source(source_name: str, hours: float) -> str:
         cache_dir=task.cache_dir,
     )  # fmt: skip
     return report.summary()
+
+
+def reconcile_landed(grace: timedelta) -> str:
+    """Log the raw objects no writer logged (`lakehouse.landed_log.reconcile`); its summary."""
+    bucket = Variable.get("lakehouse_bucket", default="lake")
+    now = datetime.now(UTC)  # before the log is read: see `reconcile`
+    landed = LandedLog(lake_s3_client(), bucket)
+    return reconcile(landed, RAW_PREFIX, now, grace).summary()

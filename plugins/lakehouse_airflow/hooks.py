@@ -15,6 +15,7 @@ from typing import Any
 from airflow.sdk import BaseHook
 
 from lakehouse.config import LakeSettings
+from lakehouse.landed_log import LandedLog
 from lakehouse.raw_zone import RawZoneWriter
 from lakehouse.sources.base import Connection, Source
 from lakehouse.sources.limiter import CallLimiter, Unlimited
@@ -71,8 +72,10 @@ def lake_settings(bucket: str, aws_conn_id: str = "lake_s3") -> LakeSettings:
 
 
 def raw_zone_writer(bucket: str, spool: Spool, aws_conn_id: str = "lake_s3") -> RawZoneWriter:
-    """The raw-zone writer over the lake S3 connection, keeping in `spool` what it cannot land."""
-    return RawZoneWriter(lake_s3_client(aws_conn_id), bucket, spool)
+    """The raw-zone writer over the lake S3 connection, keeping in `spool` what it cannot land
+    and logging what it lands in the bucket's landed log."""
+    s3 = lake_s3_client(aws_conn_id)
+    return RawZoneWriter(s3, bucket, spool, LandedLog(s3, bucket))
 
 
 def lake_control_store(bucket: str, aws_conn_id: str = "lake_s3") -> S3Store:

@@ -76,6 +76,15 @@ def probe(repo_root: Path) -> dict[str, Any]:
         "schedule": [type(heal.timetable).__name__, str(getattr(heal.timetable, "delta", None))],
     }
 
+    reconciliation = bag.dags["reconcile_landed_log"]
+    out["reconcile"] = {
+        "tasks": [t.task_id for t in reconciliation.tasks],
+        "params": reconciliation.params.dump(),
+        "schedule": str(getattr(reconciliation.timetable, "delta", None)),
+        "max_active_runs": reconciliation.max_active_runs,
+        "doc": bool(reconciliation.doc_md),
+    }
+
     from lakehouse.sources.limiter import Unlimited
     from lakehouse.sources.registry import get_source
     from lakehouse_airflow.hooks import SourceHook

@@ -40,8 +40,10 @@ from lakehouse import tables
 from lakehouse.config import Settings
 from lakehouse.env import read_env_file
 from lakehouse.healing import minute_of, part_minutes
+from lakehouse.landed_log import NOTHING, LandedLog
 from lakehouse.raw_zone import s3_client
 from lakehouse.runtime.stack import LocalStack
+from lakehouse.s3_objects import list_objects
 from lakehouse.simulator import market
 from lakehouse.sources.registry import get_source
 from lakehouse.spool import Spool
@@ -102,6 +104,25 @@ def test_prices_collected_by_airflow_reach_silver_exactly_once(stack_env: dict[s
             break
         time.sleep(5)
     assert in_silver == landed
+
+
+def test_the_collectors_log_every_object_they_land_once(stack_env: dict[str, str]) -> None:
+    """The landed log names each raw object the Airflow collectors landed (through the hook's
+    writer), once: the reconciliation, which runs every 15 minutes, has nothing to add yet."""
+    lake = Settings.from_env(stack_env).lake
+    s3 = s3_client(lake)
+    settled = datetime.now(UTC) - timedelta(seconds=30)  # a writer logs right after its PUT
+    raw = {
+        str(item["Key"])
+        for item in list_objects(s3, lake.bucket, "raw/")
+        if item["LastModified"] < settled
+    }
+    landed = LandedLog(s3, lake.bucket)
+    logged = [entry.key for entry in landed.read_all(landed.entry_seqs_after(NOTHING))]
+
+    assert raw, "no raw object landed yet"
+    assert len(logged) == len(set(logged)), "a key logged twice"
+    assert raw - set(logged) == set(), "raw objects the collectors did not log"
 
 
 SILVER_AND_GOLD_KEYS = {

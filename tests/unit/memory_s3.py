@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -14,6 +15,8 @@ from botocore.exceptions import ClientError
 class MemoryS3:
     def __init__(self) -> None:
         self.objects: dict[str, bytes] = {}
+        self.modified: dict[str, datetime] = {}
+        """Each key's LastModified: when it was put (a test may move it back)."""
         self.puts = 0
         self.lists = 0
         self._lock = threading.Lock()  # a conditional PUT is atomic, also across threads
@@ -27,6 +30,7 @@ class MemoryS3:
                     {"Error": {"Code": "PreconditionFailed", "Message": "exists"}}, "PutObject"
                 )
             self.objects[key] = kwargs["Body"]
+            self.modified[key] = datetime.now(UTC)
             return {}
 
     def get_object(self, **kwargs: Any) -> dict[str, Any]:
@@ -37,6 +41,7 @@ class MemoryS3:
 
     def delete_object(self, **kwargs: Any) -> dict[str, Any]:
         self.objects.pop(kwargs["Key"], None)
+        self.modified.pop(kwargs["Key"], None)
         return {}
 
     def list_objects_v2(self, **kwargs: Any) -> dict[str, Any]:
@@ -49,7 +54,7 @@ class MemoryS3:
         size = min(2, kwargs.get("MaxKeys", 2))
         page = rest[:size]
         return {
-            "Contents": [{"Key": k} for k in page],
+            "Contents": [{"Key": k, "LastModified": self.modified[k]} for k in page],
             "IsTruncated": len(rest) > size,
             **({"NextContinuationToken": page[-1]} if len(rest) > size else {}),
         }

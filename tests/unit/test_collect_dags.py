@@ -112,3 +112,13 @@ def test_the_healing_dag_has_a_task_per_source_with_history(parsed: dict[str, An
     }
     assert parsed["heal"]["params"] == {"hours": 6.0}
     assert parsed["heal"]["schedule"] == ["DeltaTriggerTimetable", "0:01:00"]
+
+
+def test_the_reconciliation_runs_alone_every_quarter_hour(parsed: dict[str, Any]) -> None:
+    assert parsed["reconcile"] == {
+        "tasks": ["reconcile"],
+        "params": {"grace_minutes": 15},
+        "schedule": "0:15:00",
+        "max_active_runs": 1,  # two at once could log a key twice
+        "doc": True,
+    }

@@ -33,7 +33,7 @@ def land_live_minutes(s3: MemoryS3, start: datetime, end: datetime) -> None:
                     f"raw/coingecko/{endpoint}/date={minute:%Y-%m-%d}/hour={minute:%H}/"
                     f"{minute:%Y%m%dT%H%M%SZ}_0123456789abcdef.json"
                 )
-                s3.objects[key] = b"{}"
+                s3.put_object(Bucket="lake", Key=key, Body=b"{}")
         minute += timedelta(minutes=1)
 
 

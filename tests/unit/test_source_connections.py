@@ -58,5 +58,6 @@ def test_every_source_has_a_dag_to_unpause() -> None:
         "collect_coingecko",
         "collect_smartcitizen",
         "heal_collections",
+        "reconcile_landed_log",
         "lakehouse_stream",
     )

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 STREAM_DAG = "lakehouse_stream"
 HEAL_DAG = "heal_collections"
+RECONCILE_DAG = "reconcile_landed_log"
 AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 # The key of each component in the api-server's /api/v2/monitor/health answer.
 HEALTH_KEYS = {"scheduler": "scheduler", "dag-processor": "dag_processor", "triggerer": "triggerer"}
@@ -56,8 +57,9 @@ def source_connections(settings: Settings, mode: Mode) -> dict[str, dict[str, ob
 
 
 def dag_ids() -> tuple[str, ...]:
-    """The project's DAGs: one collect DAG per registered source, the healing DAG, the stream's."""
-    return (*(source.dag_id for source in sources().values()), HEAL_DAG, STREAM_DAG)
+    """The project's DAGs: one collect DAG per registered source, the healing DAG, the landed
+    log's reconciliation, the stream's."""
+    return (*(source.dag_id for source in sources().values()), HEAL_DAG, RECONCILE_DAG, STREAM_DAG)
 
 
 def airflow_env(

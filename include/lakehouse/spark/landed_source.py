@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -52,8 +51,6 @@ ROWS = StructType(
 )
 OBJECTS_PER_PARTITION = 64
 """Objects one read task fetches (each is a few KiB): few tasks per batch, as on 2 cores."""
-ENTRY_READS_AT_ONCE = 16
-"""Log entries a batch's planning GETs at once (a catch-up plans thousands)."""
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
 """The line breaks of Spark's line reader (Python's `splitlines` also breaks at U+2028 and
 others, which a JSON string may hold)."""
@@ -145,10 +142,8 @@ class LandedStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
         first, last = int(start["seq"]) + 1, int(end["seq"])
         if first > last:
             return []
-        landed = self._log()
-        with ThreadPoolExecutor(max_workers=ENTRY_READS_AT_ONCE) as pool:
-            entries = pool.map(landed.read, range(first, last + 1))
-            keys = list(dict.fromkeys(entry.key for entry in entries))
+        entries = self._log().read_all(range(first, last + 1))
+        keys = list(dict.fromkeys(entry.key for entry in entries))
         return [
             InputPartition(tuple(keys[i : i + OBJECTS_PER_PARTITION]))
             for i in range(0, len(keys), OBJECTS_PER_PARTITION)
