@@ -53,6 +53,10 @@ from lakehouse.spark.schemas import ENVELOPE, MARKET_DOUBLES
 MEDALLION = "medallion"
 """The streaming query, by the name the Spark UI and ops.stream_progress show: each micro-batch of
 raw objects lands in bronze, silver (+ quarantine) and the gold rows it changes."""
+MEDALLION_LANDED = "medallion_landed"
+"""`MEDALLION` when it follows the landed log (`--raw-source landed`) instead of listing `raw/`:
+the same writer of the same tables, on a checkpoint (and transaction ids) of its own, since its
+offsets are landed-log numbers."""
 RAW_TO_BRONZE = "raw_to_bronze"
 BRONZE_TO_SILVER = "bronze_to_silver"
 """The two queries of versions before `MEDALLION`: a lake they wrote is drained through them once,

@@ -46,12 +46,13 @@ from rawgen import Generator
 
 from lakehouse import tables
 from lakehouse.config import LakeSettings
+from lakehouse.landed_log import LandedLog
 from lakehouse.query import delta_storage_options, open_lake, run_query
 from lakehouse.spark.control import ExitCode, S3Store, read_lease, request_stop
 from lakehouse.spark.faults import EXIT_FAULT, FAULT_ENV, FaultPoint
 from lakehouse.spark.migration import MIGRATED
 from lakehouse.spark.options import StreamOptions
-from lakehouse.tables import BRONZE_TO_SILVER, MEDALLION, RAW_TO_BRONZE
+from lakehouse.tables import BRONZE_TO_SILVER, MEDALLION, MEDALLION_LANDED, RAW_TO_BRONZE
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
@@ -75,14 +76,20 @@ class Lake:
     landed_minutes: int = 0
     etags: dict[str, str] = field(default_factory=dict)
     rewritten: list[str] = field(default_factory=list)
+    raw_source: str = "files"
+    """How the stream finds the raw objects (`--raw-source`)."""
 
     @property
     def uri(self) -> str:
         return f"s3a://{self.settings.bucket}"
 
+    @property
+    def query_name(self) -> str:
+        return MEDALLION_LANDED if self.raw_source == "landed" else MEDALLION
+
     def job_args(self, *extra: str) -> list[str]:
         return [
-            "--s3-endpoint", str(self.settings.endpoint_url),
+            "--s3-endpoint", str(self.settings.endpoint_url), "--raw-source", self.raw_source,
             "--trigger-seconds", "1", "--poll-seconds", "1", "--max-files-per-trigger", "100",
             "--lease-ttl-seconds", str(LEASE_TTL), "--lease-wait-seconds", "90",
             *extra,
@@ -100,8 +107,10 @@ class Lake:
             objects = self.generator.minute(self.landed_minutes)
             self.landed_minutes += 1
         rng.shuffle(objects)  # arrival order is not fetch order
+        landed = LandedLog(self.s3, self.settings.bucket)
         for obj in objects:
             obj.put(self.s3, self.settings.bucket)
+            landed.append(obj.key)  # as a collector logs what it landed
 
     def expected_prices(self) -> set[tuple[str, str, int]]:
         with self.lock:
@@ -237,26 +246,31 @@ def commits(lake: Lake, spec: tables.TableSpec) -> list[list[dict[str, Any]]]:
 def assert_one_writer_identity(lake: Lake) -> None:
     """Per table: the same txn app ids across restarts; lease owners never interleave."""
     options = StreamOptions(lake_uri=lake.uri)
-    for writer in (MEDALLION,):
-        for spec in tables.written_by(writer):
-            app_ids: set[str] = set()
-            owners: list[str] = []
-            for actions in commits(lake, spec):
-                app_ids |= {a["txn"]["appId"] for a in actions if "txn" in a}
-                info = next(a["commitInfo"] for a in actions if "commitInfo" in a)
-                if "userMetadata" in info and any("txn" in a for a in actions):
-                    owners.append(json.loads(info["userMetadata"])["lease_owner"])
-            assert app_ids == {options.txn_app_id(writer, spec)}, spec.qualified_name
-            runs = [owner for i, owner in enumerate(owners) if i == 0 or owners[i - 1] != owner]
-            assert len(runs) == len(set(runs)), f"{spec.qualified_name}: writers interleave {runs}"
+    for spec in tables.written_by(MEDALLION):
+        app_ids: set[str] = set()
+        owners: list[str] = []
+        for actions in commits(lake, spec):
+            app_ids |= {a["txn"]["appId"] for a in actions if "txn" in a}
+            info = next(a["commitInfo"] for a in actions if "commitInfo" in a)
+            if "userMetadata" in info and any("txn" in a for a in actions):
+                owners.append(json.loads(info["userMetadata"])["lease_owner"])
+        assert app_ids == {options.txn_app_id(lake.query_name, spec)}, spec.qualified_name
+        runs = [owner for i, owner in enumerate(owners) if i == 0 or owners[i - 1] != owner]
+        assert len(runs) == len(set(runs)), f"{spec.qualified_name}: writers interleave {runs}"
 
 
+@pytest.mark.parametrize(
+    ("raw_source", "kills"),
+    [("files", KILLS), ("landed", KILLS if FULL_FAULTS else len(FaultPoint) * PER_POINT)],
+)
 def test_kills_at_fault_points_and_at_random_keep_the_lake_exact(
-    lake: Lake, tmp_path: Path, record_fault: RecordFault
+    lake: Lake, tmp_path: Path, record_fault: RecordFault, raw_source: str, kills: int
 ) -> None:
+    """Either source: Spark's file source, or the landed log (short in CI: each point once)."""
+    lake.raw_source = raw_source
     rng = random.Random(SEED)
     plan = [point.value for point in FaultPoint for _ in range(PER_POINT)]
-    plan += ["random"] * (KILLS - len(plan))
+    plan += ["random"] * (kills - len(plan))
     rng.shuffle(plan)
     for _ in range(3):
         lake.land_minute(rng)
@@ -280,8 +294,13 @@ def test_kills_at_fault_points_and_at_random_keep_the_lake_exact(
     hits = Counter(c.kind for c in cycles if c.hit)
     assert all(hits[point.value] >= PER_POINT for point in FaultPoint), hits
     assert lake.rewritten == [], f"log entries rewritten: {lake.rewritten}"
-    assert_lake_matches(lake.query, lake.generator.expected)
+    assert_lake_matches(lake.query, lake.generator.expected, (lake.query_name,))
     assert_one_writer_identity(lake)
+    other = "files" if raw_source == "landed" else "landed"
+    refused = stream_runner.run(lake.uri, *lake.job_args("--raw-source", other),
+                                extra_env=lake.job_env())  # fmt: skip
+    assert refused.returncode != 0, f"--raw-source {other} started over a {raw_source} lake"
+    assert f"_checkpoints/{lake.query_name}" in refused.stdout + refused.stderr
 
 
 def tally(lake: Lake) -> tuple[int, int, int]:
@@ -312,10 +331,11 @@ def report(record: RecordFault, lake: Lake, cycles: list[Cycle], drained: float)
         mine = [c for c in cycles if c.kind == kind]
         fresh = [c.fresh_seconds for c in mine if c.fresh_seconds is not None]
         record(
-            f"kill: {kind}", sum(c.hit for c in mine), expected, lost, duplicated,
+            f"kill ({lake.raw_source}): {kind}", sum(c.hit for c in mine), expected, lost,
+            duplicated,
             max(fresh) if fresh else None,
         )  # fmt: skip
-    record("kill: last catch-up", 0, expected, lost, duplicated, drained)
+    record(f"kill ({lake.raw_source}): last catch-up", 0, expected, lost, duplicated, drained)
 
 
 def test_a_paused_driver_commits_nothing_once_another_took_over(

@@ -13,7 +13,7 @@ import argparse
 import types
 from collections.abc import Callable, Sequence
 from dataclasses import MISSING, Field, dataclass, field, fields
-from typing import TYPE_CHECKING, Any, Literal, get_type_hints
+from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin, get_type_hints
 
 if TYPE_CHECKING:
     from lakehouse.tables import TableSpec
@@ -63,6 +63,13 @@ class StreamOptions:
     )
     max_files_per_trigger: int = _option(
         1000, help="files one micro-batch reads at most", bound="positive", variable=True
+    )
+    raw_source: Literal["files", "landed"] = _option(
+        "files",
+        help="how the stream finds new raw objects: 'files' lists raw/ on every trigger (any "
+        "lake); 'landed' reads the landed log after its position, at a cost that does not grow "
+        "with the raw zone (an s3a:// lake whose collectors log what they land). A lake's stream "
+        "keeps the one it started with",
     )
     once: bool = _option(False, help="process everything available, then exit")
     spark_log_level: str = _option(
@@ -182,6 +189,7 @@ def argument_parser(prog: str, description: str | None = None) -> argparse.Argum
             name,
             dest=option_field.name,
             type=_converter(kind, option.bound),
+            choices=_choices(hints[option_field.name]),
             required=required,
             default=default,
             help=option.help + shown,
@@ -214,11 +222,18 @@ def dag_arguments(**values: str) -> list[str]:
 
 
 def _scalar(hint: Any) -> type:
-    """`float` of `float`, `str` of `str | None`."""
+    """`float` of `float`, `str` of `str | None` and of a `Literal` of strings (its choices)."""
     if isinstance(hint, types.UnionType):
         (kind,) = [arg for arg in hint.__args__ if arg is not type(None)]
         return kind
+    if get_origin(hint) is Literal:
+        return str
     return hint
+
+
+def _choices(hint: Any) -> tuple[str, ...] | None:
+    """The values of a `Literal`; None (any value) for other types."""
+    return get_args(hint) if get_origin(hint) is Literal else None
 
 
 def _converter(kind: type, bound: Bound | None) -> Callable[[str], Any]:

@@ -36,14 +36,14 @@ from pyspark.sql import functions as F
 from pyspark.sql.streaming import DataStreamWriter, StreamingQuery
 
 from lakehouse import tables
-from lakehouse.spark import faults, gold, schemas, silver, sinks, transforms
+from lakehouse.spark import faults, gold, landed_source, schemas, silver, sinks, transforms
 from lakehouse.spark.faults import FaultPoint
 from lakehouse.spark.gate import BatchGate
 from lakehouse.spark.lease import HadoopStore
 from lakehouse.spark.maintenance import Maintenance
 from lakehouse.spark.options import StreamOptions
 from lakehouse.spark.progress import BatchStats
-from lakehouse.tables import BRONZE_TO_SILVER, MEDALLION, RAW_TO_BRONZE, TableSpec
+from lakehouse.tables import BRONZE_TO_SILVER, MEDALLION, MEDALLION_LANDED, RAW_TO_BRONZE, TableSpec
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,10 @@ class Runtime:
 
 
 def read_raw(spark: SparkSession, options: StreamOptions, *, stream: bool = True) -> DataFrame:
-    """The raw envelopes with the explicit schema: a stream, or (`stream=False`) one batch."""
+    """The raw envelopes with the explicit schema: a stream, or (`stream=False`) one batch; the
+    stream follows the landed log when `options.raw_source` says so (`read_landed`)."""
+    if stream and options.raw_source == "landed":
+        return read_landed(spark, options)
     reader = spark.readStream if stream else spark.read
     configured = (
         reader.format("json")
@@ -82,6 +85,45 @@ def read_raw(spark: SparkSession, options: StreamOptions, *, stream: bool = True
     return configured.load(f"{options.lake_uri.rstrip('/')}/raw/").select(
         "*", F.col("_metadata.file_path").alias("source_file")
     )
+
+
+def read_landed(spark: SparkSession, options: StreamOptions) -> DataFrame:
+    """The raw envelopes of the objects the landed log names, in landing order, as `read_raw`
+    gives them (`lakehouse.spark.landed_source`). The log and `raw/` are at the bucket's root,
+    where the collectors write them, so the lake must be a whole bucket."""
+    bucket = re.fullmatch(r"s3a://([^/]+)/?", options.lake_uri)
+    if bucket is None:
+        raise ValueError(
+            f"--raw-source landed reads the landed log of an S3 bucket: the lake must be "
+            f"s3a://<bucket>, not {options.lake_uri!r} (use --raw-source files)"
+        )
+    spark.dataSource.register(landed_source.LandedDataSource)
+    reader = (
+        spark.readStream.format(landed_source.NAME)
+        .option("bucket", bucket.group(1))
+        .option("region", options.s3_region)
+        .option("maxFilesPerTrigger", options.max_files_per_trigger)
+    )
+    if options.s3_endpoint:
+        reader = reader.option("endpoint_url", options.s3_endpoint)
+    return landed_source.envelopes(reader.load())
+
+
+def medallion_query(spark: SparkSession, options: StreamOptions) -> str:
+    """The medallion query's name for `options.raw_source`; a lake whose stream already reads
+    with the other source is refused, naming its checkpoint: the two sources' positions do not
+    translate, and starting the other from nothing would land every raw object again."""
+    query, other = (
+        (MEDALLION_LANDED, MEDALLION)
+        if options.raw_source == "landed"
+        else (MEDALLION, MEDALLION_LANDED)
+    )
+    if HadoopStore(spark, options.checkpoint_root).file_names(f"{other}/offsets"):
+        raise ValueError(
+            f"--raw-source {options.raw_source}: this lake's stream reads its raw objects with "
+            f"the other source (checkpoint {options.checkpoint(other)}); keep that source"
+        )
+    return query
 
 
 UNFINISHED_CHECKPOINT_WRITE = re.compile(r"^\..+\.tmp(\.crc)?$")
@@ -182,6 +224,7 @@ def _commit(
 
 def start_medallion(spark: SparkSession, runtime: Runtime) -> StreamingQuery:
     options = runtime.options
+    query = medallion_query(spark, options)
     maintenance = Maintenance(tables.written_by(MEDALLION), options)
 
     def write(batch: DataFrame, batch_id: int) -> bool:
@@ -190,14 +233,14 @@ def start_medallion(spark: SparkSession, runtime: Runtime) -> StreamingQuery:
             batch, source_file=F.col("source_file"), ingested_at=now
         ).persist()
         try:
-            landed = _land(runtime, MEDALLION, batch_id, bronze, now, append_bronze=True)
+            landed = _land(runtime, query, batch_id, bronze, now, append_bronze=True)
         finally:
             bronze.unpersist()
         maintenance.run_if_due(batch.sparkSession)
         return landed
 
-    writer = read_raw(spark, options).writeStream.foreachBatch(_guarded(runtime, MEDALLION, write))
-    return _start(spark, writer, runtime, MEDALLION)
+    writer = read_raw(spark, options).writeStream.foreachBatch(_guarded(runtime, query, write))
+    return _start(spark, writer, runtime, query)
 
 
 def _land(
