@@ -1,10 +1,11 @@
 """The least a stream of the raw zone can do: the job's own source, appended to one Delta table.
 
-`read_raw` is the stream job's reader of the raw zone (explicit envelope schema, recursive listing
-of `raw/`, `maxFilesPerTrigger`); here its rows go straight into one Delta table, no bronze
-columns, no parsing, no MERGE, no lease. The floor benchmark times how soon a landed object is
-visible through it; the trigger-cost benchmark reads its per-trigger progress. Both run on a
-scratch MinIO through s3a (`lakehouse.runtime.minio.scratch_minio`), as the lake does.
+`read_raw` is the stream job's reader of the raw zone (explicit envelope schema,
+`maxFilesPerTrigger`; a recursive listing of `raw/`, or with `raw_source="landed"` the landed
+log); here its rows go straight into one Delta table, no bronze columns, no parsing, no MERGE, no
+lease. The floor benchmark times how soon a landed object is visible through it; the trigger-cost
+benchmark reads its per-trigger progress. Both run on a scratch MinIO through s3a
+(`lakehouse.runtime.minio.scratch_minio`), as the lake does.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from pyspark.sql import SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
 from lakehouse.config import LakeSettings
+from lakehouse.landed_log import LandedLog
 from lakehouse.raw_zone import s3_client
-from lakehouse.spark.options import StreamOptions
+from lakehouse.spark.options import RawSource, StreamOptions
 from lakehouse.spark.queries import read_raw
 from lakehouse.spark.session import build_spark_session, configure_session
 
@@ -51,6 +53,9 @@ def spark_on(lake: LakeSettings) -> Iterator[SparkSession]:
             # its thread pools, until the JVM could start no more threads.
             "spark.hadoop.fs.s3a.access.key": lake.access_key,
             "spark.hadoop.fs.s3a.secret.key": lake.secret_key,
+            # The landed source's Python workers reach MinIO with boto3 and these keys.
+            "spark.executorEnv.AWS_ACCESS_KEY_ID": lake.access_key,
+            "spark.executorEnv.AWS_SECRET_ACCESS_KEY": lake.secret_key,
         },
     )
     try:
@@ -59,9 +64,14 @@ def spark_on(lake: LakeSettings) -> Iterator[SparkSession]:
         spark.stop()
 
 
-def options(lake: LakeSettings, max_files_per_trigger: int = 1000) -> StreamOptions:
+def options(
+    lake: LakeSettings, max_files_per_trigger: int = 1000, raw_source: RawSource = "files"
+) -> StreamOptions:
     return StreamOptions(
-        lake_uri=f"s3a://{lake.bucket}", max_files_per_trigger=max_files_per_trigger
+        lake_uri=f"s3a://{lake.bucket}",
+        s3_endpoint=lake.endpoint_url,
+        max_files_per_trigger=max_files_per_trigger,
+        raw_source=raw_source,
     )
 
 
@@ -71,28 +81,34 @@ def start(
     *,
     trigger_seconds: float | None = None,
     max_files_per_trigger: int = 1000,
+    raw_source: RawSource = "files",
 ) -> StreamingQuery:
-    """The bare stream; `trigger_seconds` None: everything available now, then it stops."""
-    opts = options(lake, max_files_per_trigger)
+    """The bare stream; `trigger_seconds` None: everything available now, then it stops. Each
+    source has a table and a checkpoint of its own."""
+    opts = options(lake, max_files_per_trigger, raw_source)
     configure_session(spark, opts)
+    suffix = "" if raw_source == "files" else f"_{raw_source}"
     writer = (
         read_raw(spark, opts)
         .writeStream.format("delta")
-        .queryName("floor")
-        .option("checkpointLocation", f"{opts.lake_uri}/{CHECKPOINT}")
+        .queryName(f"floor{suffix}")
+        .option("checkpointLocation", f"{opts.lake_uri}/{CHECKPOINT}{suffix}")
     )
     if trigger_seconds is None:
         writer = writer.trigger(availableNow=True)
     else:
         writer = writer.trigger(processingTime=f"{trigger_seconds} seconds")
-    return writer.start(f"{opts.lake_uri}/{TABLE}")
+    return writer.start(f"{opts.lake_uri}/{TABLE}{suffix}")
 
 
 def put_all(lake: LakeSettings, objects: Iterable[Any], threads: int = 16) -> int:
-    """PUT every object (`.put(s3, bucket)`, as tests/integration/rawgen.py makes them)."""
+    """PUT every object (`.put(s3, bucket)`, as tests/integration/rawgen.py makes them), then
+    log them in the landed log in that order, as the collectors do."""
     s3 = s3_client(lake)
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        return sum(1 for _ in pool.map(lambda obj: obj.put(s3, lake.bucket), objects))
+        keys = list(pool.map(lambda obj: obj.put(s3, lake.bucket) or obj.key, objects))
+    LandedLog(s3, lake.bucket).append_all(keys)
+    return len(keys)
 
 
 def wait_for_progress(query: StreamingQuery, after: int, timeout: float = 120.0) -> None:

@@ -11,6 +11,10 @@ progress: `latestOffset` (the listing and the seen-files check), `getBatch` and 
 the planning part of `triggerExecution`. Then it lands more objects up to `--second` (100,000;
 quick: 10,000), lets the source read them, and measures again. Target: the planning cost at the
 second size within 20% of the first.
+
+Both of the stream's sources are measured on the same objects, one after the other, each on a
+checkpoint of its own: `files` (Spark's file source) and `landed` (the landed log, which
+`put_all` writes as the collectors do; `--raw-source landed`).
 """
 
 from __future__ import annotations
@@ -31,11 +35,13 @@ from rawgen import Generator, RawObject
 
 from lakehouse.config import LakeSettings
 from lakehouse.runtime.minio import scratch_minio
+from lakehouse.spark.options import RawSource
 
 SECTION = "trigger cost"
 PLANNING = ("latestOffset", "getBatch", "queryPlanning")
 """The parts of a trigger's `durationMs` that plan it (listing included), not the write."""
 TRIGGERS = 8
+SOURCES: tuple[RawSource, ...] = ("files", "landed")
 TRIGGER_SECONDS = 5.0
 
 
@@ -55,18 +61,20 @@ class Objects:
         return taken
 
 
-def catch_up(spark: Any, lake: LakeSettings) -> None:
+def catch_up(spark: Any, lake: LakeSettings, source: RawSource) -> None:
     """Let the source read everything landed so far (availableNow, in batches of 2,000 files: one
     batch of 9,000 ran the bench's 1 GiB driver out of heap)."""
-    query = bare_stream.start(spark, lake, max_files_per_trigger=2_000)
+    query = bare_stream.start(spark, lake, max_files_per_trigger=2_000, raw_source=source)
     query.awaitTermination()
     if query.exception() is not None:
         raise RuntimeError(f"the catch-up failed: {query.exception()}")
 
 
-def per_trigger(spark: Any, lake: LakeSettings, objects: Objects) -> list[dict[str, int]]:
+def per_trigger(
+    spark: Any, lake: LakeSettings, objects: Objects, source: RawSource
+) -> list[dict[str, int]]:
     """`durationMs` of TRIGGERS triggers, each with one new object, at the job's batch size."""
-    query = bare_stream.start(spark, lake, trigger_seconds=TRIGGER_SECONDS)
+    query = bare_stream.start(spark, lake, trigger_seconds=TRIGGER_SECONDS, raw_source=source)
     try:
         bare_stream.wait_for_progress(query, after=0)
         measured = []
@@ -93,7 +101,7 @@ def measure(quick: bool = False, env: Mapping[str, str] | None = None) -> list[F
     sizes = (1_000, 10_000) if quick else (10_000, 100_000)
     objects = Objects()
     figures: list[Figure] = []
-    planning: dict[int, float] = {}
+    planning: dict[tuple[RawSource, int], float] = {}
     with (
         scratch_minio(bare_stream.scratch_home("trigger-cost"), bucket="bench-trigger") as lake,
         bare_stream.spark_on(lake) as spark,
@@ -103,30 +111,33 @@ def measure(quick: bool = False, env: Mapping[str, str] | None = None) -> list[F
             started = time.monotonic()
             landed += bare_stream.put_all(lake, objects.take(size - landed))
             print(f"landed {landed} objects ({time.monotonic() - started:.0f} s)", flush=True)
-            started = time.monotonic()
-            catch_up(spark, lake)
-            print(f"the source read them ({time.monotonic() - started:.0f} s)", flush=True)
-            durations = per_trigger(spark, lake, objects)
-            landed += len(durations)
-            planning[size] = planning_ms(durations)
-            trigger = statistics.median(d.get("triggerExecution", 0) for d in durations)
-            listing = statistics.median(d.get("latestOffset", 0) for d in durations)
-            print(f"  at {size:,}: planning {planning[size]:.0f} ms, listing {listing:.0f} ms, "
-                  f"whole trigger {trigger:.0f} ms (medians of {len(durations)})")  # fmt: skip
-            figures += [
-                Figure(SECTION, f"planning per trigger at {size:,} objects",
-                       planning[size], "ms", samples=len(durations)),
-                Figure(SECTION, f"listing (latestOffset) at {size:,} objects", listing, "ms",
-                       samples=len(durations)),
-                Figure(SECTION, f"whole trigger at {size:,} objects", trigger, "ms",
-                       samples=len(durations)),
-            ]  # fmt: skip
-    first, second = (planning[size] for size in sizes)
-    ratio = second / first if first else None
-    figures.append(
-        Figure(SECTION, f"planning at {sizes[1]:,} / at {sizes[0]:,}", ratio, "x", "<= 1.2",
-               None if ratio is None else ratio <= 1.2)
-    )  # fmt: skip
+            for source in SOURCES:
+                started = time.monotonic()
+                catch_up(spark, lake, source)
+                print(f"{source}: read them ({time.monotonic() - started:.0f} s)", flush=True)
+                durations = per_trigger(spark, lake, objects, source)
+                landed += len(durations)
+                planning[source, size] = planning_ms(durations)
+                trigger = statistics.median(d.get("triggerExecution", 0) for d in durations)
+                listing = statistics.median(d.get("latestOffset", 0) for d in durations)
+                print(f"  {source} at {size:,}: planning {planning[source, size]:.0f} ms, "
+                      f"listing {listing:.0f} ms, whole trigger {trigger:.0f} ms "
+                      f"(medians of {len(durations)})")  # fmt: skip
+                figures += [
+                    Figure(SECTION, f"{source}: planning per trigger at {size:,} objects",
+                           planning[source, size], "ms", samples=len(durations)),
+                    Figure(SECTION, f"{source}: listing (latestOffset) at {size:,} objects",
+                           listing, "ms", samples=len(durations)),
+                    Figure(SECTION, f"{source}: whole trigger at {size:,} objects", trigger,
+                           "ms", samples=len(durations)),
+                ]  # fmt: skip
+    for source in SOURCES:
+        first, second = (planning[source, size] for size in sizes)
+        ratio = second / first if first else None
+        figures.append(
+            Figure(SECTION, f"{source}: planning at {sizes[1]:,} / at {sizes[0]:,}", ratio, "x",
+                   "<= 1.2", None if ratio is None else ratio <= 1.2)
+        )  # fmt: skip
     return figures
 
 

@@ -26,6 +26,8 @@ MAINTENANCE = "maintenance (0 disables a schedule)"
 LEASE = "lease"
 
 Bound = Literal["positive", "non_negative"]
+RawSource = Literal["files", "landed"]
+"""How the stream finds new raw objects (`StreamOptions.raw_source`)."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ class StreamOptions:
     max_files_per_trigger: int = _option(
         1000, help="files one micro-batch reads at most", bound="positive", variable=True
     )
-    raw_source: Literal["files", "landed"] = _option(
+    raw_source: RawSource = _option(  # noqa: RUF009 (ruff does not see the alias is immutable)
         "files",
         help="how the stream finds new raw objects: 'files' lists raw/ on every trigger (any "
         "lake); 'landed' reads the landed log after its position, at a cost that does not grow "
