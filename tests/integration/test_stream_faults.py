@@ -297,8 +297,9 @@ def test_kills_at_fault_points_and_at_random_keep_the_lake_exact(
     assert_lake_matches(lake.query, lake.generator.expected, (lake.query_name,))
     assert_one_writer_identity(lake)
     other = "files" if raw_source == "landed" else "landed"
-    refused = stream_runner.run(lake.uri, *lake.job_args("--raw-source", other),
-                                extra_env=lake.job_env())  # fmt: skip
+    refused = stream_runner.run(
+        lake.uri, *lake.job_args("--raw-source", other, "--once"), extra_env=lake.job_env()
+    )  # fmt: skip (--once: past the stop)
     assert refused.returncode != 0, f"--raw-source {other} started over a {raw_source} lake"
     assert f"_checkpoints/{lake.query_name}" in refused.stdout + refused.stderr
 
