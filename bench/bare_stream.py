@@ -11,6 +11,7 @@ benchmark reads its per-trigger progress. Both run on a scratch MinIO through s3
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +38,7 @@ def spark_on(lake: LakeSettings) -> Iterator[SparkSession]:
     """A local[2] session on the scratch lake, stopped on exit."""
     os.environ["AWS_ACCESS_KEY_ID"] = lake.access_key
     os.environ["AWS_SECRET_ACCESS_KEY"] = lake.secret_key
+    os.environ["PYSPARK_PYTHON"] = sys.executable  # the landed source's workers import lakehouse
     spark = build_spark_session(
         "bench_bare_stream",
         s3_endpoint=lake.endpoint_url,

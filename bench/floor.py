@@ -4,9 +4,10 @@
 
 The same probes as the stack's freshness (collector envelopes, timed from the object's
 LastModified to the first read that returns it), landed in a scratch MinIO and streamed by
-`bare_stream` (the job's raw-zone source appended to one Delta table, `--trigger-seconds` of the
-job, 5 s) instead of the whole medallion. What the stack adds on top of this is the cost of bronze,
-parsing, MERGE and gold; the ratio stack p95 / floor p95 is the figure (target <= 1.5).
+`bare_stream` (the job's raw-zone source, the landed log as on the stack, appended to one Delta
+table, `--trigger-seconds` of the job, 5 s) instead of the whole medallion. What the stack adds
+on top of this is the cost of bronze, parsing, MERGE and gold; the ratio stack p95 / floor p95 is
+the figure (target <= 1.5).
 
 It runs after the stack's figures, and a running stack's stream is paused meanwhile (`lakehouse
 stream stop`, then `start`), so that the floor is measured alone on the machine, not beside it.
@@ -31,15 +32,18 @@ import stack_latency
 from figures import Figure, run_alone, spread
 
 from lakehouse.config import LakeSettings, Settings
+from lakehouse.landed_log import LandedLog
 from lakehouse.query import delta_storage_options
 from lakehouse.raw_zone import RawZoneWriter, s3_client
 from lakehouse.runtime.minio import scratch_minio
 from lakehouse.spark.control import run_cli
-from lakehouse.spark.options import StreamOptions
+from lakehouse.spark.options import RawSource, StreamOptions
 
 SECTION = "floor"
 TRIGGER_SECONDS = StreamOptions.trigger_seconds
 """The job's default trigger (the DAG passes no other)."""
+RAW_SOURCE: RawSource = "landed"
+"""The source the stack's stream reads a new bucket lake with (`--raw-source auto`)."""
 
 
 @contextmanager
@@ -69,7 +73,7 @@ def visible_keys(lake: LakeSettings) -> set[str]:
 def probe(lake: LakeSettings, count: int, seed: int) -> list[float]:
     """Land `count` probes at uneven moments; seconds from each LastModified to visible."""
     s3 = s3_client(lake)
-    writer = RawZoneWriter(s3, lake.bucket)
+    writer = RawZoneWriter(s3, lake.bucket, landed=LandedLog(s3, lake.bucket))  # as collectors
     rng = random.Random(seed)
     landed: dict[str, datetime] = {}
     seen: dict[str, float] = {}
@@ -100,8 +104,11 @@ def measure(quick: bool = False, env: Mapping[str, str] | None = None) -> list[F
     ):
         # The source needs `raw/` to exist: one envelope before the start, not timed.
         warm_up = stack_latency.probe_envelope(stack_latency.EPOCH, 0, 0)
-        RawZoneWriter(s3_client(lake), lake.bucket).write(warm_up)
-        query = bare_stream.start(spark, lake, trigger_seconds=TRIGGER_SECONDS)
+        s3 = s3_client(lake)
+        RawZoneWriter(s3, lake.bucket, landed=LandedLog(s3, lake.bucket)).write(warm_up)
+        query = bare_stream.start(
+            spark, lake, trigger_seconds=TRIGGER_SECONDS, raw_source=RAW_SOURCE
+        )
         try:
             bare_stream.wait_for_progress(query, after=0)
             delays = probe(lake, count, seed=int(time.time()))

@@ -38,6 +38,7 @@ from figures import Figure, run_alone, spread
 
 from lakehouse import tables
 from lakehouse.config import Settings, read_env_file
+from lakehouse.landed_log import LandedLog
 from lakehouse.query import delta_storage_options, open_lake, run_query
 from lakehouse.raw_zone import (
     ApiResponse,
@@ -123,7 +124,7 @@ def freshness(settings: Settings, count: int, seed: int) -> list[Probe]:
     """Land `count` probes at uneven moments; watch them until each is in silver and gold."""
     lake = settings.lake
     s3 = s3_client(lake)
-    writer = RawZoneWriter(s3, lake.bucket)
+    writer = RawZoneWriter(s3, lake.bucket, landed=LandedLog(s3, lake.bucket))  # as collectors
     rng = random.Random(seed)
     run_tag = int(time.time())
     probes: list[Probe] = []

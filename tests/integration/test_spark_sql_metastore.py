@@ -22,7 +22,8 @@ import stream_runner
 from conftest import Minio
 from simulated_prices import simple_price_envelope
 
-from lakehouse.raw_zone import object_key
+from lakehouse.landed_log import LandedLog
+from lakehouse.raw_zone import RawZoneWriter
 from lakehouse.runtime import postgres
 from lakehouse.runtime.processes import ProcessManager, free_port
 from lakehouse.spark.metastore import PASSWORD_VARIABLE, URL_VARIABLE, USER_VARIABLE, jdbc_url
@@ -70,11 +71,11 @@ def own_lake(minio: Minio) -> Minio:
 
 
 def land(minio: Minio, minute: int) -> None:
-    """/simple/price from the simulator as of `minute` after T0, landed in the lake's raw zone."""
+    """/simple/price from the simulator as of `minute` after T0, landed in the lake's raw zone
+    and its landed log, as a collector does."""
     envelope = simple_price_envelope(T0, minute, COINS, CURRENCIES)
-    minio.client().put_object(
-        Bucket=minio.lake.bucket, Key=object_key(envelope), Body=envelope.to_json_line().encode()
-    )
+    s3, bucket = minio.client(), minio.lake.bucket
+    assert RawZoneWriter(s3, bucket, landed=LandedLog(s3, bucket)).write(envelope).created
 
 
 def lakehouse(

@@ -26,7 +26,7 @@ MAINTENANCE = "maintenance (0 disables a schedule)"
 LEASE = "lease"
 
 Bound = Literal["positive", "non_negative"]
-RawSource = Literal["files", "landed"]
+RawSource = Literal["auto", "files", "landed"]
 """How the stream finds new raw objects (`StreamOptions.raw_source`)."""
 
 
@@ -67,11 +67,12 @@ class StreamOptions:
         1000, help="files one micro-batch reads at most", bound="positive", variable=True
     )
     raw_source: RawSource = _option(  # noqa: RUF009 (ruff does not see the alias is immutable)
-        "files",
+        "auto",
         help="how the stream finds new raw objects: 'files' lists raw/ on every trigger (any "
         "lake); 'landed' reads the landed log after its position, at a cost that does not grow "
-        "with the raw zone (an s3a:// lake whose collectors log what they land). A lake's stream "
-        "keeps the one it started with",
+        "with the raw zone (an s3a://<bucket> lake whose collectors log what they land); 'auto' "
+        "keeps the source the lake's stream started with, and starts a new s3a://<bucket> lake "
+        "on 'landed', any other on 'files'",
     )
     once: bool = _option(False, help="process everything available, then exit")
     spark_log_level: str = _option(

@@ -26,7 +26,7 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
@@ -41,7 +41,7 @@ from lakehouse.spark.faults import FaultPoint
 from lakehouse.spark.gate import BatchGate
 from lakehouse.spark.lease import HadoopStore
 from lakehouse.spark.maintenance import Maintenance
-from lakehouse.spark.options import StreamOptions
+from lakehouse.spark.options import RawSource, StreamOptions
 from lakehouse.spark.progress import BatchStats
 from lakehouse.tables import BRONZE_TO_SILVER, MEDALLION, MEDALLION_LANDED, RAW_TO_BRONZE, TableSpec
 
@@ -67,8 +67,9 @@ class Runtime:
 
 
 def read_raw(spark: SparkSession, options: StreamOptions, *, stream: bool = True) -> DataFrame:
-    """The raw envelopes with the explicit schema: a stream, or (`stream=False`) one batch; the
-    stream follows the landed log when `options.raw_source` says so (`read_landed`)."""
+    """The raw envelopes with the explicit schema: a stream, or (`stream=False`) one batch. The
+    stream follows the landed log when `options.raw_source` is 'landed' (`read_landed`), and
+    lists `raw/` otherwise (the medallion settles 'auto' first: `medallion_source`)."""
     if stream and options.raw_source == "landed":
         return read_landed(spark, options)
     reader = spark.readStream if stream else spark.read
@@ -87,11 +88,14 @@ def read_raw(spark: SparkSession, options: StreamOptions, *, stream: bool = True
     )
 
 
+WHOLE_BUCKET = re.compile(r"s3a://([^/]+)/?")
+"""A lake at a bucket's root, where the collectors write `raw/` and the landed log."""
+
+
 def read_landed(spark: SparkSession, options: StreamOptions) -> DataFrame:
     """The raw envelopes of the objects the landed log names, in landing order, as `read_raw`
-    gives them (`lakehouse.spark.landed_source`). The log and `raw/` are at the bucket's root,
-    where the collectors write them, so the lake must be a whole bucket."""
-    bucket = re.fullmatch(r"s3a://([^/]+)/?", options.lake_uri)
+    gives them (`lakehouse.spark.landed_source`)."""
+    bucket = WHOLE_BUCKET.fullmatch(options.lake_uri)
     if bucket is None:
         raise ValueError(
             f"--raw-source landed reads the landed log of an S3 bucket: the lake must be "
@@ -109,21 +113,32 @@ def read_landed(spark: SparkSession, options: StreamOptions) -> DataFrame:
     return landed_source.envelopes(reader.load())
 
 
-def medallion_query(spark: SparkSession, options: StreamOptions) -> str:
-    """The medallion query's name for `options.raw_source`; a lake whose stream already reads
-    with the other source is refused, naming its checkpoint: the two sources' positions do not
-    translate, and starting the other from nothing would land every raw object again."""
-    query, other = (
-        (MEDALLION_LANDED, MEDALLION)
-        if options.raw_source == "landed"
-        else (MEDALLION, MEDALLION_LANDED)
-    )
-    if HadoopStore(spark, options.checkpoint_root).file_names(f"{other}/offsets"):
+MEDALLION_QUERIES: dict[RawSource, str] = {"files": MEDALLION, "landed": MEDALLION_LANDED}
+"""The medallion query of each raw source: each has a checkpoint of its own."""
+
+
+def medallion_source(spark: SparkSession, options: StreamOptions) -> RawSource:
+    """The source the medallion reads with: the one its checkpoint was started with, or for a
+    new lake the one `options.raw_source` names ('auto': landed on a whole bucket, else files).
+
+    A lake whose stream reads with the other source is refused, naming its checkpoint: the two
+    sources' positions do not translate, and starting the other one from nothing would land every
+    raw object again."""
+    store = HadoopStore(spark, options.checkpoint_root)
+    started = [s for s, query in MEDALLION_QUERIES.items() if store.file_names(f"{query}/offsets")]
+    wanted = options.raw_source
+    if wanted == "auto":
+        wanted = "landed" if WHOLE_BUCKET.fullmatch(options.lake_uri) else "files"
+        if len(started) == 1:
+            return started[0]
+    if any(source != wanted for source in started):
+        other = next(source for source in started if source != wanted)
         raise ValueError(
             f"--raw-source {options.raw_source}: this lake's stream reads its raw objects with "
-            f"the other source (checkpoint {options.checkpoint(other)}); keep that source"
+            f"'{other}' (checkpoint {options.checkpoint(MEDALLION_QUERIES[other])}); keep that "
+            "source"
         )
-    return query
+    return wanted
 
 
 UNFINISHED_CHECKPOINT_WRITE = re.compile(r"^\..+\.tmp(\.crc)?$")
@@ -223,8 +238,10 @@ def _commit(
 
 
 def start_medallion(spark: SparkSession, runtime: Runtime) -> StreamingQuery:
-    options = runtime.options
-    query = medallion_query(spark, options)
+    source = medallion_source(spark, runtime.options)
+    options = replace(runtime.options, raw_source=source)
+    query = MEDALLION_QUERIES[source]
+    log.info("%s reads the raw zone with the %s source", query, source)
     maintenance = Maintenance(tables.written_by(MEDALLION), options)
 
     def write(batch: DataFrame, batch_id: int) -> bool:
@@ -395,7 +412,8 @@ def drain_raw_to_bronze(spark: SparkSession, runtime: Runtime) -> StreamingQuery
         frame.unpersist()
         return rows > 0
 
-    writer = read_raw(spark, runtime.options).writeStream.foreachBatch(
+    files = replace(runtime.options, raw_source="files")  # that version listed raw/
+    writer = read_raw(spark, files).writeStream.foreachBatch(
         _guarded(runtime, RAW_TO_BRONZE, write)
     )
     return _start(spark, writer, runtime, RAW_TO_BRONZE, available_now=True)
