@@ -31,6 +31,11 @@ from lakehouse.spool import Spool
 from lakehouse_airflow.hooks import SourceHook, lake_s3_client, raw_zone_writer
 
 
+def lake_bucket() -> str:
+    """The lake's bucket: the Variable `lakehouse_bucket` (default `lake`)."""
+    return str(Variable.get("lakehouse_bucket", default="lake"))
+
+
 @dataclass(frozen=True)
 class SourceTask:
     """What every task of a source needs, from its Connections and Variables (at run time)."""
@@ -51,7 +56,7 @@ class SourceTask:
         return cls(
             hook=hook,
             writer=raw_zone_writer(
-                Variable.get("lakehouse_bucket", default="lake"),
+                lake_bucket(),
                 Spool(spool_dir, settings.spool_max_mb),
             ),
             limiter=source.call_limiter(limits_dir, hook.connection(), source_settings),
@@ -115,7 +120,6 @@ def heal_source(source_name: str, hours: float) -> str:
 
 def reconcile_landed(grace: timedelta) -> str:
     """Log the raw objects no writer logged (`lakehouse.landed_log.reconcile`); its summary."""
-    bucket = Variable.get("lakehouse_bucket", default="lake")
     now = datetime.now(UTC)  # before the log is read: see `reconcile`
-    landed = LandedLog(lake_s3_client(), bucket)
+    landed = LandedLog(lake_s3_client(), lake_bucket())
     return reconcile(landed, RAW_PREFIX, now, grace).summary()

@@ -51,8 +51,9 @@ from lakehouse.query import delta_storage_options, open_lake, run_query
 from lakehouse.spark.control import ExitCode, S3Store, read_lease, request_stop
 from lakehouse.spark.faults import EXIT_FAULT, FAULT_ENV, FaultPoint
 from lakehouse.spark.migration import MIGRATED
-from lakehouse.spark.options import StreamOptions
-from lakehouse.tables import BRONZE_TO_SILVER, MEDALLION, MEDALLION_LANDED, RAW_TO_BRONZE
+from lakehouse.spark.options import RawSource, StreamOptions
+from lakehouse.spark.queries import MEDALLION_QUERIES
+from lakehouse.tables import BRONZE_TO_SILVER, MEDALLION, RAW_TO_BRONZE
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
@@ -76,7 +77,7 @@ class Lake:
     landed_minutes: int = 0
     etags: dict[str, str] = field(default_factory=dict)
     rewritten: list[str] = field(default_factory=list)
-    raw_source: str = "files"
+    raw_source: RawSource = "files"
     """How the stream finds the raw objects (`--raw-source`)."""
 
     @property
@@ -85,7 +86,7 @@ class Lake:
 
     @property
     def query_name(self) -> str:
-        return MEDALLION_LANDED if self.raw_source == "landed" else MEDALLION
+        return MEDALLION_QUERIES[self.raw_source]
 
     def job_args(self, *extra: str) -> list[str]:
         return [
@@ -264,7 +265,7 @@ def assert_one_writer_identity(lake: Lake) -> None:
     [("files", KILLS), ("landed", KILLS if FULL_FAULTS else len(FaultPoint) * PER_POINT)],
 )
 def test_kills_at_fault_points_and_at_random_keep_the_lake_exact(
-    lake: Lake, tmp_path: Path, record_fault: RecordFault, raw_source: str, kills: int
+    lake: Lake, tmp_path: Path, record_fault: RecordFault, raw_source: RawSource, kills: int
 ) -> None:
     """Either source: Spark's file source, or the landed log (short in CI: each point once)."""
     lake.raw_source = raw_source

@@ -128,15 +128,15 @@ def medallion_source(spark: SparkSession, options: StreamOptions) -> RawSource:
     started = [s for s, query in MEDALLION_QUERIES.items() if store.file_names(f"{query}/offsets")]
     wanted = options.raw_source
     if wanted == "auto":
-        wanted = "landed" if WHOLE_BUCKET.fullmatch(options.lake_uri) else "files"
         if len(started) == 1:
             return started[0]
-    if any(source != wanted for source in started):
-        other = next(source for source in started if source != wanted)
+        wanted = "landed" if WHOLE_BUCKET.fullmatch(options.lake_uri) else "files"
+    others = [source for source in started if source != wanted]
+    if others:
         raise ValueError(
             f"--raw-source {options.raw_source}: this lake's stream reads its raw objects with "
-            f"'{other}' (checkpoint {options.checkpoint(MEDALLION_QUERIES[other])}); keep that "
-            "source"
+            f"'{others[0]}' (checkpoint {options.checkpoint(MEDALLION_QUERIES[others[0]])}); "
+            "keep that source"
         )
     return wanted
 
