@@ -9,6 +9,7 @@ from typing import Any
 
 from rawgen import Expected
 
+from lakehouse.spark.gold import GOLD_FEEDS
 from lakehouse.tables import MEDALLION
 
 Query = Callable[[str], list[tuple[Any, ...]]]
@@ -19,7 +20,8 @@ def assert_lake_matches(
     query: Query, expected: Expected, queries: tuple[str, ...] = (MEDALLION,)
 ) -> None:
     """Bronze, silver, quarantine and gold hold exactly what the generator landed, once; the
-    progress names `queries` (sorted), the streaming queries that wrote it."""
+    progress names `queries`, the streaming queries that wrote bronze and silver, and the gold
+    queries."""
     ((objects, files, corrupt),) = query(
         "select count(*), count(distinct source_file), count(_corrupt_record) "
         "from bronze.raw_events",
@@ -79,4 +81,5 @@ def assert_lake_matches(
     assert (scored_prices, scored_readings) == (len(prices), len(readings))
 
     progress = query("select distinct query_name from ops.stream_progress order by 1")
-    assert progress == [(name,) for name in queries], progress
+    gold_queries = [feed.query for feed in GOLD_FEEDS]
+    assert progress == [(name,) for name in sorted((*queries, *gold_queries))], progress
