@@ -77,6 +77,11 @@ def options(
     )
 
 
+def table(raw_source: RawSource) -> str:
+    """The bare stream's table in the lake: one per source, as its checkpoint."""
+    return TABLE if raw_source == "files" else f"{TABLE}_{raw_source}"
+
+
 def start(
     spark: SparkSession,
     lake: LakeSettings,
@@ -100,7 +105,7 @@ def start(
         writer = writer.trigger(availableNow=True)
     else:
         writer = writer.trigger(processingTime=f"{trigger_seconds} seconds")
-    return writer.start(f"{opts.lake_uri}/{TABLE}{suffix}")
+    return writer.start(f"{opts.lake_uri}/{table(raw_source)}")
 
 
 def put_all(lake: LakeSettings, objects: Iterable[Any], threads: int = 16) -> int:

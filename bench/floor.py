@@ -62,7 +62,7 @@ def stack_stream_paused(env: Mapping[str, str] | None) -> Iterator[None]:
 
 
 def visible_keys(lake: LakeSettings) -> set[str]:
-    uri = f"s3://{lake.bucket}/{bare_stream.TABLE}"
+    uri = f"s3://{lake.bucket}/{bare_stream.table(RAW_SOURCE)}"
     options = delta_storage_options(lake)
     if not DeltaTable.is_deltatable(uri, storage_options=options):
         return set()
