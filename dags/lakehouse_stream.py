@@ -4,8 +4,7 @@
 Keeps the one streaming driver of the lake alive. `run_stream_job` (SparkSubmitOperator, client
 mode) runs `jobs/lakehouse_stream.py`, which streams the raw zone into bronze, silver and gold (the
 tables of `lakehouse.tables`, listed in the README), exactly once, from its checkpoints. The Spark
-UI shows its queries (`medallion` or `medallion_landed`, `gold_prices`, `gold_sensors`); each
-micro-batch is recorded in `ops.stream_progress`.
+UI shows the query `medallion`; each micro-batch is recorded in `ops.stream_progress`.
 
 The DAG is `@continuous` with one active run: a driver that dies fails the task, which is retried,
 and every finished run is followed by a new one, so a driver is always running.
