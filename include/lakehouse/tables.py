@@ -52,7 +52,7 @@ from lakehouse.spark.schemas import ENVELOPE, MARKET_DOUBLES
 
 MEDALLION = "medallion"
 """The streaming query, by the name the Spark UI and ops.stream_progress show: each micro-batch of
-raw objects lands in bronze and silver (+ quarantine)."""
+raw objects lands in bronze, silver (+ quarantine) and the gold rows it changes."""
 MEDALLION_LANDED = "medallion_landed"
 """`MEDALLION` when it follows the landed log (`--raw-source landed`) instead of listing `raw/`:
 the same writer of the same tables, on a checkpoint (and transaction ids) of its own, since its
@@ -61,14 +61,6 @@ RAW_TO_BRONZE = "raw_to_bronze"
 BRONZE_TO_SILVER = "bronze_to_silver"
 """The two queries of versions before `MEDALLION`: a lake they wrote is drained through them once,
 and `MEDALLION` continues from `RAW_TO_BRONZE`'s checkpoint (`lakehouse.spark.migration`)."""
-GOLD_PRICES = "gold_prices"
-GOLD_SENSORS = "gold_sensors"
-"""The streaming queries of gold: each follows one silver table's change data feed and recomputes
-the gold rows its changes affect (`lakehouse.spark.gold.GOLD_FEEDS`), so that gold never holds up
-the next batch of silver."""
-CHANGE_DATA_FEED = MappingProxyType({"delta.enableChangeDataFeed": "true"})
-"""The properties of a silver table that gold follows: Delta records the rows each commit
-changed."""
 DRIVER = "driver"
 """The driver's own loop, between micro-batches."""
 
@@ -168,7 +160,6 @@ SILVER_COIN_PRICES = TableSpec(
     # Rows from before resolutions were recorded: every one was landed per minute (live, or a
     # one-minute history range), so they count as minutes; a coarser backfill never replaces them.
     fill=MappingProxyType({"resolution": "'1m'", "resolution_rank": str(RESOLUTION_RANK["1m"])}),
-    properties=CHANGE_DATA_FEED,
 )
 
 SILVER_COIN_MARKETS = TableSpec(
@@ -216,7 +207,6 @@ SILVER_SENSOR_READINGS = TableSpec(
     "a sensor's reading per minute, from /devices/{id} and /devices/{id}/readings",
     keys=("device_id", "sensor_id", "reading_ts"),
     order=SILVER_ORDER,
-    properties=CHANGE_DATA_FEED,
 )
 
 SILVER_DEVICES = TableSpec(
@@ -289,7 +279,7 @@ GOLD_COIN_OHLC = TableSpec(
             StructField("updated_at", TimestampType()),
         ]
     ),
-    GOLD_PRICES,
+    MEDALLION,
     "1m and 1h open/high/low/close bars per coin and currency",
     keys=("coin_id", "vs_currency", "bar", "bar_start"),
 )
@@ -314,7 +304,7 @@ GOLD_SENSOR_HOURLY = TableSpec(
             StructField("updated_at", TimestampType()),
         ]
     ),
-    GOLD_SENSORS,
+    MEDALLION,
     "hourly count, min, max, mean and standard deviation per device and sensor",
     keys=("device_id", "sensor_id", "hour_start"),
 )
@@ -340,7 +330,7 @@ GOLD_PRICE_ANOMALIES = TableSpec(
             *_ANOMALY,
         ]
     ),
-    GOLD_PRICES,
+    MEDALLION,
     "each silver price's robust z-score against the trailing 60 minutes",
     keys=SILVER_COIN_PRICES.keys,
 )
@@ -357,7 +347,7 @@ GOLD_SENSOR_ANOMALIES = TableSpec(
             *_ANOMALY,
         ]
     ),
-    GOLD_SENSORS,
+    MEDALLION,
     "each silver reading's robust z-score against the trailing 3 hours",
     keys=SILVER_SENSOR_READINGS.keys,
 )

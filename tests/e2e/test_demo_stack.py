@@ -47,7 +47,7 @@ from lakehouse.s3_objects import list_objects
 from lakehouse.simulator import market
 from lakehouse.sources.registry import get_source
 from lakehouse.spool import Spool
-from lakehouse.tables import GOLD_PRICES, GOLD_SENSORS, MEDALLION_LANDED
+from lakehouse.tables import MEDALLION_LANDED
 
 pytestmark = pytest.mark.e2e
 
@@ -153,8 +153,7 @@ def test_every_silver_and_gold_table_fills_with_unique_keys(stack_env: dict[str,
         assert duplicates == [], f"duplicate keys in {table}: {duplicates[:3]}"
     # The one writer recorded its micro-batches.
     progress = query(stack_env, "select distinct query_name from ops.stream_progress order by 1")
-    names = [p["query_name"] for p in progress]
-    assert names == [GOLD_PRICES, GOLD_SENSORS, MEDALLION_LANDED]  # a new bucket lake
+    assert [p["query_name"] for p in progress] == [MEDALLION_LANDED]  # a new bucket lake
 
 
 def row_count(env: dict[str, str], table: str) -> int:
@@ -305,7 +304,7 @@ def test_airflow_runs_are_green_and_spark_ui_answers(stack_env: dict[str, str]) 
     assert [run["state"] for run in stream] == ["running"]
     spark_ui = requests.get(f"http://127.0.0.1:{PORTS['SPARK_UI']}/StreamingQuery/", timeout=10)
     assert spark_ui.status_code == 200
-    assert all(name in spark_ui.text for name in (MEDALLION_LANDED, GOLD_PRICES, GOLD_SENSORS))
+    assert MEDALLION_LANDED in spark_ui.text
 
 
 def test_every_listener_of_the_stack_is_on_loopback(stack_env: dict[str, str]) -> None:

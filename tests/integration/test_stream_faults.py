@@ -247,8 +247,7 @@ def commits(lake: Lake, spec: tables.TableSpec) -> list[list[dict[str, Any]]]:
 def assert_one_writer_identity(lake: Lake) -> None:
     """Per table: the same txn app ids across restarts; lease owners never interleave."""
     options = StreamOptions(lake_uri=lake.uri)
-    for spec in (spec for spec in tables.ALL_TABLES if spec.writer != tables.DRIVER):
-        writer = lake.query_name if spec.writer == MEDALLION else spec.writer
+    for spec in tables.written_by(MEDALLION):
         app_ids: set[str] = set()
         owners: list[str] = []
         for actions in commits(lake, spec):
@@ -256,7 +255,7 @@ def assert_one_writer_identity(lake: Lake) -> None:
             info = next(a["commitInfo"] for a in actions if "commitInfo" in a)
             if "userMetadata" in info and any("txn" in a for a in actions):
                 owners.append(json.loads(info["userMetadata"])["lease_owner"])
-        assert app_ids == {options.txn_app_id(writer, spec)}, spec.qualified_name
+        assert app_ids == {options.txn_app_id(lake.query_name, spec)}, spec.qualified_name
         runs = [owner for i, owner in enumerate(owners) if i == 0 or owners[i - 1] != owner]
         assert len(runs) == len(set(runs)), f"{spec.qualified_name}: writers interleave {runs}"
 

@@ -2,15 +2,13 @@
 
 The driver creates the tables (`lakehouse.spark.table_setup`), names them in the Hive metastore when
 the session has one (`lakehouse.spark.metastore`), moves a lake written by the
-two-query versions onto the one query once (`lakehouse.spark.migration`), starts the medallion and
-the gold queries (`lakehouse.spark.queries`), appends their progress to ops.stream_progress between
-micro-batches, and stops them gracefully on request (`lakehouse.spark.gate`) or when its lease is
-lost. With `once`, the gold queries run after the medallion has ended, so that gold holds every
-change the medallion made.
+two-query versions onto the one query once (`lakehouse.spark.migration`), starts the query
+(`lakehouse.spark.queries`), appends their progress to ops.stream_progress between micro-batches,
+and stops them gracefully on request (`lakehouse.spark.gate`) or when its lease is lost.
 
 Checkpoints
 -----------
-Each query keeps its checkpoint under `<lake>/_checkpoints/<query>` (configurable), in the same
+The query keeps its checkpoint under `<lake>/_checkpoints/<query>` (configurable), in the same
 store as the tables: it must outlive the driver and any machine it ran on, and its offsets only
 make sense together with the table versions they produced. On s3a, Spark's default checkpoint
 file manager writes a temporary object and renames it; S3A implements rename as copy + delete,
@@ -33,22 +31,19 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable
-from functools import partial
 
 from pyspark.sql import SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
 from lakehouse import tables
-from lakehouse.spark.gold import GOLD_FEEDS
 from lakehouse.spark.maintenance import Maintenance
 from lakehouse.spark.metastore import has_metastore, register_tables
 from lakehouse.spark.migration import migrate_two_hop_checkpoints
 from lakehouse.spark.options import StreamOptions
 from lakehouse.spark.progress import ProgressRecorder
-from lakehouse.spark.queries import WRITES_AT_ONCE, Runtime, start_gold, start_medallion
+from lakehouse.spark.queries import WRITES_AT_ONCE, Runtime, start_medallion
 from lakehouse.spark.session import configure_session, writer_sessions
 from lakehouse.spark.table_setup import ensure_tables
 from lakehouse.tables import DRIVER
@@ -86,14 +81,9 @@ class Driver:
         """Run until done (`once`), stopped (returns "stopped") or failed (raises)."""
         configure_session(self.spark, self.options)
         self.runtime.writer_sessions = writer_sessions(self.spark, self.options, WRITES_AT_ONCE)
-        self.runtime.gold_sessions = {
-            feed.query: writer_sessions(self.spark, self.options, len(feed.outputs))
-            for feed in GOLD_FEEDS
-        }
         if self.writer is not None:
             # Every commit names the lease holder that made it (DESCRIBE HISTORY's userMetadata).
-            gold = [s for sessions in self.runtime.gold_sessions.values() for s in sessions]
-            for session in (self.spark, *self.runtime.writer_sessions, *gold):
+            for session in (self.spark, *self.runtime.writer_sessions):
                 session.conf.set(COMMIT_METADATA, json.dumps({"lease_owner": self.writer}))
         ensure_tables(self.spark, self.options)
         if has_metastore(self.spark):
@@ -103,10 +93,9 @@ class Driver:
         try:
             migrate_two_hop_checkpoints(self.spark, self.runtime)
             if self.options.once:
-                for start in (start_medallion, *self._gold_starts()):
-                    query = start(self.spark, self.runtime)
-                    self.queries.append(query)
-                    query.awaitTermination()
+                query = start_medallion(self.spark, self.runtime)
+                self.queries.append(query)
+                query.awaitTermination()
                 return "done"
             return self._run_continuously()
         finally:
@@ -120,9 +109,7 @@ class Driver:
                 self.spark.streams.removeListener(self.recorder)
 
     def _run_continuously(self) -> str:
-        self.queries = [
-            start(self.spark, self.runtime) for start in (start_medallion, *self._gold_starts())
-        ]
+        self.queries = [start_medallion(self.spark, self.runtime)]
         while True:
             lost = self.lease_lost()
             if lost:
@@ -146,26 +133,13 @@ class Driver:
                 raise
             self.spark.streams.resetTerminated()
 
-    @staticmethod
-    def _gold_starts() -> list[Callable[[SparkSession, Runtime], StreamingQuery]]:
-        return [partial(start_gold, feed=feed) for feed in GOLD_FEEDS]
-
     def stop_gracefully(self) -> None:
         """Let running micro-batches finish and reach the checkpoint, refuse new ones, then stop
-        every query: the medallion first, then each gold query once it has caught up with what
-        the medallion wrote (a stopped lake's gold agrees with its silver), all within
-        `stop_timeout_seconds`."""
+        every query."""
         gate = self.runtime.gate
+        gate.stopping.set()
         deadline = time.monotonic() + self.options.stop_timeout_seconds
-        gold_queries = {feed.query for feed in GOLD_FEEDS}
-        for query in self.queries:  # the medallion first
-            if query.name in gold_queries:
-                catch_up = threading.Thread(
-                    target=query.processAllAvailable, name=f"{query.name}-catch-up", daemon=True
-                )
-                catch_up.start()
-                catch_up.join(timeout=max(0.0, deadline - time.monotonic()))
-            gate.close(query.name)
+        for query in self.queries:
             while (
                 query.isActive
                 and not between_batches(query, gate.running(query.name))
@@ -173,7 +147,6 @@ class Driver:
             ):
                 time.sleep(0.1)
             query.stop()
-        gate.stopping.set()
 
     def stop_all(self) -> None:
         self.runtime.gate.stopping.set()

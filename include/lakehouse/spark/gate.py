@@ -15,18 +15,11 @@ class BatchGate:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._running: set[str] = set()
-        self._closed: set[str] = set()
         self.stopping = threading.Event()
-        """Set: no query starts another micro-batch."""
-
-    def close(self, query: str) -> None:
-        """`query` starts no other micro-batch; the others go on."""
-        with self._lock:
-            self._closed.add(query)
 
     def enter(self, query: str) -> None:
         with self._lock:
-            if self.stopping.is_set() or query in self._closed:
+            if self.stopping.is_set():
                 raise StopRequested(f"{query}: stop requested before this micro-batch")
             self._running.add(query)
 

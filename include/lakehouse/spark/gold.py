@@ -22,8 +22,7 @@ a function of silver's state, so a replayed batch writes the same rows.
   hourly history point, and an hourly or daily point, with at most one point per 60-minute window,
   is never flagged (too few points).
 
-`GOLD_FEEDS` says which gold tables each silver table's changes recompute; its own streaming query
-(`GoldFeed.query`) follows the silver table's change data feed (`lakehouse.spark.queries`).
+`GOLD_FEEDS` says which gold tables each silver table's changes recompute.
 """
 
 from __future__ import annotations
@@ -215,12 +214,6 @@ class GoldFeed:
     window: timedelta
     """How far before a changed point the gold functions look (their trailing window)."""
     outputs: tuple[tuple[TableSpec, GoldFunction], ...]
-
-    @property
-    def query(self) -> str:
-        """The streaming query that follows the silver table and writes these gold tables."""
-        (writer,) = {spec.writer for spec, _ in self.outputs}
-        return writer
 
 
 GOLD_FEEDS = (

@@ -1,20 +1,14 @@
-"""The streaming queries of the medallion, and how each micro-batch writes its tables.
+"""The streaming query of the medallion, and how each micro-batch writes its tables.
 
 `medallion`: the raw zone's JSON files (explicit envelope schema, PERMISSIVE, the unreadable line
 kept in `_corrupt_record`) -> in one micro-batch, side by side: append to bronze.raw_events, and
 parse every envelope (`lakehouse.spark.silver`) into silver.quarantine (append) and the other
-silver tables (MERGE). Only the tables whose endpoints are in the batch are parsed and written
-(`silver.endpoints_in`).
+silver tables (MERGE); then recompute the gold rows those changes affect
+(`lakehouse.spark.gold.GOLD_FEEDS`) and MERGE them.
 
-`gold_prices` and `gold_sensors` (`lakehouse.spark.gold.GOLD_FEEDS`): each follows one silver
-table's change data feed, recomputes the gold rows the changed silver rows affect, and MERGEs them.
-
-One hop to silver, and gold beside it rather than after it: a second query that streamed bronze
-into silver added its own trigger interval, planning and re-read of bronze to every row's way into
-silver, and gold computed in the medallion's micro-batch (four MERGEs) held up the next batch of
-silver for as long again as silver itself took. Gold's change feed starts with the silver table's
-whole snapshot the first time a lake's gold query starts (a lake whose medallion wrote gold
-recomputes it once), and goes on from its checkpoint after that.
+One hop, not two: a second query that streamed bronze into silver added its own trigger interval,
+planning and re-read of bronze to every row's way into silver. Only the tables whose endpoints are
+in the batch are parsed and written (`silver.endpoints_in`).
 
 `raw_to_bronze` and `bronze_to_silver` are the two queries of earlier versions; they run only to
 drain a lake those versions wrote, once (`lakehouse.spark.migration`).
@@ -30,7 +24,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -67,10 +61,7 @@ class Runtime:
     gate: BatchGate = field(default_factory=BatchGate)
     stats: BatchStats = field(default_factory=BatchStats)
     writer_sessions: list[SparkSession] = field(default_factory=list)
-    """One session per write of the medallion that runs at once (see `side_by_side`); set by the
-    Driver."""
-    gold_sessions: dict[str, list[SparkSession]] = field(default_factory=dict)
-    """The same for each gold query, by its name: its MERGEs run while the medallion's do."""
+    """One session per write that runs at once (see `side_by_side`); set by the Driver."""
     fence: Callable[[], None] = lambda: None
     """Raises unless this driver may still commit (the lease's `check_fence`); before each write."""
 
@@ -279,7 +270,7 @@ def _land(
     append_bronze: bool,
 ) -> bool:
     """One batch of (persisted) bronze rows -> bronze if `append_bronze`, silver and quarantine
-    side by side; True when it committed something."""
+    side by side, then the gold rows those changes affect; True when it committed something."""
     written: list[tuple[TableSpec, DataFrame, int]] = []
     try:
         parsed = silver.parse_bronze(
@@ -293,6 +284,8 @@ def _land(
                 for spec, rows in {**outputs, **parsed.rows}.items()
             ],
         )
+        changed = {spec: frame for spec, frame, rows in written if rows and spec.layer == "silver"}
+        _refresh_gold(bronze.sparkSession, runtime, query, batch_id, changed, now)
     finally:
         for _, frame, _ in written:
             frame.unpersist()
@@ -355,59 +348,31 @@ def _silver_slice(
     )
 
 
-CHANGED_ROWS = ("insert", "update_postimage")
-"""The change feed's rows that hold a silver row as it now is (silver never deletes a row)."""
-
-
-def start_gold(spark: SparkSession, runtime: Runtime, feed: gold.GoldFeed) -> StreamingQuery:
-    """`feed.query`: the silver table's change data feed -> its gold tables, side by side."""
-    options = runtime.options
-    query = feed.query
-    maintenance = Maintenance(tables.written_by(query), options)
-
-    def write(batch: DataFrame, batch_id: int) -> bool:
-        changed = (
-            batch.where(F.col("_change_type").isin(*CHANGED_ROWS))
-            .select(*feed.silver.keys)
-            .persist()
-        )
-        try:
-            committed = _refresh_gold(runtime, query, batch_id, feed, changed)
-        finally:
-            changed.unpersist()
-        maintenance.run_if_due(batch.sparkSession)
-        return committed
-
-    changes = (
-        spark.readStream.format("delta")
-        .option("readChangeFeed", "true")
-        .option("maxFilesPerTrigger", options.max_files_per_trigger)
-        .load(options.table(feed.silver))
-    )
-    writer = changes.writeStream.foreachBatch(_guarded(runtime, query, write))
-    return _start(spark, writer, runtime, query)
-
-
 def _refresh_gold(
-    runtime: Runtime, query: str, batch_id: int, feed: gold.GoldFeed, changed: DataFrame
-) -> bool:
-    """Recompute and MERGE the gold rows of the changed silver keys, the feed's tables at once;
-    True when it committed something."""
-    sessions = runtime.gold_sessions[query]
-    now = F.lit(datetime.now(UTC))
-    # Whole hours (bars, hourly stats) and trailing windows around the changed points.
-    margin = max(feed.window, timedelta(hours=1))
-    source = _silver_slice(
-        sessions[0], runtime.options.table(feed.silver), changed, feed.ts, margin
-    )
-    counts = side_by_side(
-        sessions,
-        [
-            partial(_write_gold, runtime, query, batch_id, spec, compute(source, changed, now))
+    session: SparkSession,
+    runtime: Runtime,
+    query: str,
+    batch_id: int,
+    changed: Mapping[TableSpec, DataFrame],
+    now: Column,
+) -> None:
+    """Recompute and MERGE the gold rows of the changed silver rows, every gold table at once."""
+    options = runtime.options
+    writes = []
+    for feed in gold.GOLD_FEEDS:
+        frame = changed.get(feed.silver)
+        if frame is None:
+            continue  # nothing changed in this silver table
+        keys = frame.select(*feed.silver.keys)
+        # Whole hours (bars, hourly stats) and trailing windows around the changed points.
+        margin = max(feed.window, timedelta(hours=1))
+        source = _silver_slice(session, options.table(feed.silver), keys, feed.ts, margin)
+        writes += [
+            partial(_write_gold, runtime, query, batch_id, spec, compute(source, keys, now))
             for spec, compute in feed.outputs
-        ],
-    )
-    return any(counts)
+        ]
+    if writes:
+        side_by_side(runtime.writer_sessions, writes)
 
 
 def _write_gold(
@@ -417,8 +382,7 @@ def _write_gold(
     spec: TableSpec,
     rows: DataFrame,
     session: SparkSession,
-) -> int:
-    """MERGE one gold table's recomputed rows; how many there were."""
+) -> None:
     started = time.monotonic()
     frame = rows.persist()
     try:
@@ -428,7 +392,6 @@ def _write_gold(
         runtime.stats.record(
             query, batch_id, spec.qualified_name, count, None, time.monotonic() - started
         )
-        return count
     finally:
         frame.unpersist()
 
@@ -457,8 +420,7 @@ def drain_raw_to_bronze(spark: SparkSession, runtime: Runtime) -> StreamingQuery
 
 
 def drain_bronze_to_silver(spark: SparkSession, runtime: Runtime) -> StreamingQuery:
-    """The earlier `bronze_to_silver`: the bronze rows it had not read yet -> silver (gold follows
-    silver's change feed)."""
+    """The earlier `bronze_to_silver`: the bronze rows it had not read yet -> silver and gold."""
     options = runtime.options
 
     def write(batch: DataFrame, batch_id: int) -> bool:
