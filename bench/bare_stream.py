@@ -77,9 +77,14 @@ def options(
     )
 
 
+def suffix(raw_source: RawSource) -> str:
+    """What sets apart the bare stream's query, checkpoint and table of one source."""
+    return "" if raw_source == "files" else f"_{raw_source}"
+
+
 def table(raw_source: RawSource) -> str:
-    """The bare stream's table in the lake: one per source, as its checkpoint."""
-    return TABLE if raw_source == "files" else f"{TABLE}_{raw_source}"
+    """The bare stream's table in the lake, for one source."""
+    return f"{TABLE}{suffix(raw_source)}"
 
 
 def start(
@@ -94,12 +99,11 @@ def start(
     source has a table and a checkpoint of its own."""
     opts = options(lake, max_files_per_trigger, raw_source)
     configure_session(spark, opts)
-    suffix = "" if raw_source == "files" else f"_{raw_source}"
     writer = (
         read_raw(spark, opts)
         .writeStream.format("delta")
-        .queryName(f"floor{suffix}")
-        .option("checkpointLocation", f"{opts.lake_uri}/{CHECKPOINT}{suffix}")
+        .queryName(f"floor{suffix(raw_source)}")
+        .option("checkpointLocation", f"{opts.lake_uri}/{CHECKPOINT}{suffix(raw_source)}")
     )
     if trigger_seconds is None:
         writer = writer.trigger(availableNow=True)
