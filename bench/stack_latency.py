@@ -246,7 +246,7 @@ def measure(quick: bool = False, env: Mapping[str, str] | None = None) -> list[F
     figures += spread(SECTION, "landed -> gold visible", gold, {95: 60.0})
     # Runs due after the warm-up, the stream running all along: a quick run takes what there is,
     # past the scheduler's first two minutes; a full one waits for MIN_RUNS.
-    since = max(datetime.now(UTC) - RECENT, scheduler + (QUICK_WARM_UP if quick else WARM_UP))
+    since = max(datetime.now(UTC) - RECENT, scheduler + warm_up)
     delays, durations = scheduling(settings, since)
     deadline = time.monotonic() + RUNS_WAIT.total_seconds()
     while not quick and len(delays) < MIN_RUNS and time.monotonic() < deadline:
