@@ -1,6 +1,7 @@
 """`make bench`: every benchmark, one after another, into one table and `bench/results/<date>.json`.
 
-    .venv/bin/python bench/run.py            # everything (about an hour on 2 cores)
+    .venv/bin/python bench/run.py            # everything (well over an hour on 2 cores: the trigger
+                                             # cost lands 100,000 objects, then reads them twice)
     .venv/bin/python bench/run.py --quick    # fewer probes, objects and runs (minutes)
     .venv/bin/python bench/run.py --only stack,floor
 
