@@ -106,9 +106,10 @@ class NewestRows:
     commits only (`update_incremental`) and scans the table only when one has appeared.
 
     The probes' observer shares two cores with the stack it measures: opening the lake for DuckDB
-    at every poll cost about 0.26 s of CPU in this process and as much again in MinIO, some 40%
-    of a core at four polls a second, taken from the stream's driver. A row becomes visible only
-    with a new commit, so skipping the scan between commits changes no figure but the load.
+    at every poll cost about 0.26 s of CPU in this process, and more in MinIO: some 40% of a
+    core at a poll every 0.25 s (plus its own 0.4 s), taken from the stream's driver. A row
+    becomes visible only with a new commit, so skipping the scan between commits changes no
+    figure but the load.
     """
 
     def __init__(self, lake: LakeSettings, spec: tables.TableSpec) -> None:
