@@ -3,9 +3,10 @@
     .venv/bin/python bench/floor.py [--quick]
 
 The same probes as the stack's freshness (collector envelopes, timed from the object's
-LastModified to the first read that returns it), landed in a scratch MinIO and streamed by
-`bare_stream` (the job's raw-zone source, the landed log as on the stack, appended to one Delta
-table, `--trigger-seconds` of the job, 5 s) instead of the whole medallion. What the stack adds
+LastModified to the first read that returns it, watched the same way: `NewestRows`), landed in a
+scratch MinIO and streamed by `bare_stream` (the job's raw-zone source, the landed log as on the
+stack, appended to one Delta table, `--trigger-seconds` of the job, 5 s) instead of the whole
+medallion. What the stack adds
 on top of this is the cost of bronze, parsing, MERGE and gold; the ratio stack p95 / floor p95 is
 the figure (target <= 1.5).
 
@@ -22,8 +23,6 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-from deltalake import DeltaTable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -61,19 +60,17 @@ def stack_stream_paused(env: Mapping[str, str] | None) -> Iterator[None]:
         run_cli(settings.lake, "start", None)
 
 
-def visible_keys(lake: LakeSettings) -> set[str]:
+def bare_table(lake: LakeSettings) -> stack_latency.NewestRows:
+    """The bare stream's table, followed as the stack's probes follow silver."""
     uri = f"s3://{lake.bucket}/{bare_stream.table(RAW_SOURCE)}"
-    options = delta_storage_options(lake)
-    if not DeltaTable.is_deltatable(uri, storage_options=options):
-        return set()
-    table = DeltaTable(uri, storage_options=options).to_pyarrow_table(columns=["source_file"])
-    return {path.split(f"{lake.bucket}/", 1)[-1] for path in table["source_file"].to_pylist()}
+    return stack_latency.NewestRows(uri, delta_storage_options(lake))
 
 
 def probe(lake: LakeSettings, count: int, seed: int) -> list[float]:
     """Land `count` probes at uneven moments; seconds from each LastModified to visible."""
     s3 = s3_client(lake)
     writer = RawZoneWriter(s3, lake.bucket, landed=LandedLog(s3, lake.bucket))  # as collectors
+    table = bare_table(lake)
     rng = random.Random(seed)
     landed: dict[str, datetime] = {}
     seen: dict[str, float] = {}
@@ -85,12 +82,14 @@ def probe(lake: LakeSettings, count: int, seed: int) -> list[float]:
             key = writer.write(stack_latency.probe_envelope(minute, len(landed), seed)).key
             landed[key] = stack_latency.last_modified(s3, lake.bucket, key)
             next_landing = time.monotonic() + rng.uniform(*stack_latency.PROBE_EVERY)
-        visible = visible_keys(lake)
-        now = datetime.now(UTC)
-        for key in set(landed) - set(seen):
-            if key in visible:
-                seen[key] = (now - landed[key]).total_seconds()
-                print(f"  probe {len(seen):2d}: visible after {seen[key]:5.1f} s")
+        if table.changed():  # a probe becomes visible only with a new commit
+            now = datetime.now(UTC)
+            files = table.values("source_file")
+            visible = {path.split(f"{lake.bucket}/", 1)[-1] for path in files}
+            for key in set(landed) - set(seen):
+                if key in visible:
+                    seen[key] = (now - landed[key]).total_seconds()
+                    print(f"  probe {len(seen):2d}: visible after {seen[key]:5.1f} s")
         time.sleep(0.25)
     return list(seen.values())
 

@@ -112,9 +112,9 @@ class NewestRows:
     figure but the load.
     """
 
-    def __init__(self, lake: LakeSettings, spec: tables.TableSpec) -> None:
-        self.uri = table_uri(lake.uri(""), spec)
-        self.options = delta_storage_options(lake)
+    def __init__(self, uri: str, options: Mapping[str, str]) -> None:
+        self.uri = uri
+        self.options = dict(options)
         self.table: DeltaTable | None = None
         self.version = -1
 
@@ -129,11 +129,11 @@ class NewestRows:
         seen, self.version = self.version, self.table.version()
         return self.version != seen
 
-    def values(self, column: str, where: pc.Expression) -> set[datetime]:
+    def values(self, column: str, where: pc.Expression | None = None) -> set[Any]:
         """`column`'s distinct values in the rows matching `where`, at the newest version."""
         assert self.table is not None, "changed() first"
         rows = self.table.to_pyarrow_dataset().to_table(columns=[column], filter=where)
-        return {value.astimezone(UTC) for value in rows.column(column).to_pylist()}
+        return set(rows.column(column).to_pylist())
 
 
 def _bitcoin_usd(column: str, minutes: list[datetime]) -> pc.Expression:
@@ -154,9 +154,12 @@ class ProbeWatch:
 
     @classmethod
     def on(cls, lake: LakeSettings) -> ProbeWatch:
-        return cls(
-            NewestRows(lake, tables.SILVER_COIN_PRICES), NewestRows(lake, tables.GOLD_COIN_OHLC)
+        options = delta_storage_options(lake)
+        silver, gold = (
+            NewestRows(table_uri(lake.uri(""), spec), options)
+            for spec in (tables.SILVER_COIN_PRICES, tables.GOLD_COIN_OHLC)
         )
+        return cls(silver, gold)
 
     def visible(self, probes: list[Probe]) -> tuple[set[datetime], set[datetime]]:
         """Minutes seen in silver and in gold by this poll (only tables with a new commit)."""
@@ -173,7 +176,11 @@ class ProbeWatch:
             if self.gold.changed()
             else set()
         )
-        return silver, gold
+        return _utc(silver), _utc(gold)
+
+
+def _utc(instants: set[datetime]) -> set[datetime]:
+    return {instant.astimezone(UTC) for instant in instants}
 
 
 def freshness(settings: Settings, count: int, seed: int) -> list[Probe]:
