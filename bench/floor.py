@@ -6,9 +6,8 @@ The same probes as the stack's freshness (collector envelopes, timed from the ob
 LastModified to the first read that returns it, watched the same way: `NewestRows`), landed in a
 scratch MinIO and streamed by `bare_stream` (the job's raw-zone source, the landed log as on the
 stack, appended to one Delta table, `--trigger-seconds` of the job, 5 s) instead of the whole
-medallion. What the stack adds
-on top of this is the cost of bronze, parsing, MERGE and gold; the ratio stack p95 / floor p95 is
-the figure (target <= 1.5).
+medallion. What the stack adds on top of this is the cost of bronze, parsing, MERGE and gold;
+the ratio stack p95 / floor p95 is the figure (target <= 1.5).
 
 It runs after the stack's figures, and a running stack's stream is paused meanwhile (`lakehouse
 stream stop`, then `start`), so that the floor is measured alone on the machine, not beside it.
