@@ -6,15 +6,19 @@ Spark's file source lists the whole `raw/` tree on every trigger and keeps a log
 has seen, so a month of collection (over 400,000 objects) could make every micro-batch slower than
 the one before. This lands `--first` objects (10,000; quick: 1,000) of every endpoint
 (tests/integration/rawgen.py) in a scratch MinIO, lets the job's own source (`bare_stream`) read
-them all, and then lands one object per trigger for a few triggers of 5 s and reads each one's
+them all, and then lands one object per trigger for 16 triggers of 5 s and reads each one's
 progress: `latestOffset` (the listing and the seen-files check), `getBatch` and `queryPlanning`,
-the planning part of `triggerExecution`. Then it lands more objects up to `--second` (100,000;
-quick: 10,000), lets the source read them, and measures again. Target: the planning cost at the
-second size within 20% of the first.
+the planning part of `triggerExecution`. Then it lands more objects up to the next size, lets the
+source read them, and measures again. Sizes: 1,000, 10,000 and 100,000 (quick: 1,000 and 10,000).
+Target: the planning cost at the largest size within 20% of the cost at the size before it.
 
 Both of the stream's sources are measured on the same objects, one after the other, each on a
 checkpoint of its own: `files` (Spark's file source) and `landed` (the landed log, which
-`put_all` writes as the collectors do; `--raw-source landed`).
+`put_all` writes as the collectors do; `--raw-source landed`, the stream's source on an s3a lake).
+The file source is measured up to 10,000 objects only: it reads 10,000 objects in about 200 s on
+two cores, so 100,000 would take over half an hour, and its listing already grows tenfold from
+1,000 to 10,000. Its ratio is reported against the same target, to show why the stream does not
+use it.
 """
 
 from __future__ import annotations
@@ -40,9 +44,11 @@ from lakehouse.spark.options import RawSource
 SECTION = "trigger cost"
 PLANNING = ("latestOffset", "getBatch", "queryPlanning")
 """The parts of a trigger's `durationMs` that plan it (listing included), not the write."""
-TRIGGERS = 8
+TRIGGERS = 16
 SOURCES: tuple[RawSource, ...] = ("files", "landed")
 TRIGGER_SECONDS = 5.0
+FILES_UP_TO = 10_000
+"""The largest size the file source is measured at (see above)."""
 
 
 class Objects:
@@ -98,7 +104,7 @@ def planning_ms(durations: list[dict[str, int]]) -> float:
 
 
 def measure(quick: bool = False, env: Mapping[str, str] | None = None) -> list[Figure]:
-    sizes = (1_000, 10_000) if quick else (10_000, 100_000)
+    sizes = (1_000, 10_000) if quick else (1_000, 10_000, 100_000)
     objects = Objects()
     figures: list[Figure] = []
     planning: dict[tuple[RawSource, int], float] = {}
@@ -111,7 +117,7 @@ def measure(quick: bool = False, env: Mapping[str, str] | None = None) -> list[F
             started = time.monotonic()
             landed += bare_stream.put_all(lake, objects.take(size - landed))
             print(f"landed {landed} objects ({time.monotonic() - started:.0f} s)", flush=True)
-            for source in SOURCES:
+            for source in (s for s in SOURCES if s == "landed" or size <= FILES_UP_TO):
                 started = time.monotonic()
                 catch_up(spark, lake, source)
                 print(f"{source}: read them ({time.monotonic() - started:.0f} s)", flush=True)
@@ -132,10 +138,12 @@ def measure(quick: bool = False, env: Mapping[str, str] | None = None) -> list[F
                            "ms", samples=len(durations)),
                 ]  # fmt: skip
     for source in SOURCES:
-        first, second = (planning[source, size] for size in sizes)
-        ratio = second / first if first else None
+        first, second = sorted(size for src, size in planning if src == source)[-2:]
+        ratio = (
+            planning[source, second] / planning[source, first] if planning[source, first] else None
+        )
         figures.append(
-            Figure(SECTION, f"{source}: planning at {sizes[1]:,} / at {sizes[0]:,}", ratio, "x",
+            Figure(SECTION, f"{source}: planning at {second:,} / at {first:,}", ratio, "x",
                    "<= 1.2", None if ratio is None else ratio <= 1.2)
         )  # fmt: skip
     return figures
