@@ -98,6 +98,13 @@ class TableSpec:
         return f"{self.layer}.{self.name}"
 
     @property
+    def time_keys(self) -> tuple[str, ...]:
+        """The keys of timestamp type: a MERGE bounds them by the batch's range, so that Delta
+        reads only the target's files whose statistics overlap it (`sinks.merge_batch`)."""
+        types = {f.name: f.dataType for f in self.schema.fields}
+        return tuple(key for key in self.keys if isinstance(types.get(key), TimestampType))
+
+    @property
     def path(self) -> str:
         """Location inside the lake bucket."""
         return f"{self.layer}/{self.name}"

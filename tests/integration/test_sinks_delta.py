@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
 from lakehouse import tables
@@ -286,3 +287,36 @@ def test_a_finer_price_is_never_replaced_by_a_coarser_one_also_in_an_upgraded_ta
     assert stored() == [(100.0, "1m", 4)]  # the later hourly point does not replace the minute
     merge(batch(price(101.0, T2, "1m", "minutely")), txn=sinks.Txn("q:silver", 1))
     assert stored() == [(101.0, "1m", 4)]  # at equal resolution the newer fetch wins
+
+
+def test_a_merge_within_key_ranges_reads_only_the_files_they_overlap(
+    delta_spark: SparkSession, tmp_path: Path
+) -> None:
+    """Three days in three files; the files of the first and the last day are then lost from
+    disk, so a MERGE that opens them fails: bounded by the batch's range it never does."""
+    spark, location = delta_spark, str(tmp_path / "prices")
+    schema = StructType([*SCHEMA.fields, StructField("ts", TimestampType(), nullable=False)])
+    days = [datetime(2026, 1, day, 12, tzinfo=UTC) for day in (1, 2, 3)]
+    sinks.ensure_table(spark, location, schema)
+    for day in days:
+        sinks.append_batch(
+            spark.createDataFrame([(1, "old", T1, "f1", day)], schema),
+            location,
+            sinks.Txn("q:load", day.day),
+        )
+    files = spark.read.format("delta").load(location).select("ts", F.input_file_name())
+    for ts, uri in files.collect():
+        if ts.day != 2:
+            Path(uri.removeprefix("file:")).unlink()
+
+    batch = spark.createDataFrame(
+        [(1, "new", T2, "f2", days[1]), (2, "added", T2, "f2", days[1])], schema
+    )
+    merge = partial(sinks.merge_batch, batch, location, ("id", "ts"), ("fetched_at",))
+    with pytest.raises(Exception, match=r"(?i)not exist|FileNotFound|FILE_NOT_EXIST"):
+        merge(txn=sinks.Txn("q:merge", 0))  # unbounded: it opens every file
+    lo = int(days[1].timestamp() * 1_000_000)
+    merge(txn=sinks.Txn("q:merge", 1), key_ranges=sinks.key_ranges({"ts": (lo, lo)}))
+
+    day_two = spark.read.format("delta").load(location).where(F.col("ts") == F.lit(days[1]))
+    assert sorted((r.id, r.value) for r in day_two.collect()) == [(1, "new"), (2, "added")]

@@ -50,3 +50,10 @@ def test_every_table_has_one_known_writer() -> None:
     writers = {tables.MEDALLION, tables.DRIVER}
     assert {s.writer for s in ALL_TABLES} == writers
     assert sum(len(tables.written_by(w)) for w in writers) == len(ALL_TABLES)
+
+
+def test_time_keys_are_the_keys_of_timestamp_type() -> None:
+    assert tables.SILVER_COIN_PRICES.time_keys == ("price_ts",)
+    assert tables.GOLD_COIN_OHLC.time_keys == ("bar_start",)
+    assert tables.SILVER_DEVICES.time_keys == ()  # keyed by device only: no range to bound
+    assert tables.BRONZE_RAW_EVENTS.time_keys == ()  # append-only

@@ -206,9 +206,32 @@ def _guarded(
     return run
 
 
-def _newest(df: DataFrame, column: str = "fetched_at") -> tuple[int, Any]:
-    row = df.agg(F.count(F.lit(1)).alias("n"), F.max(column).alias("newest")).first()
-    return (0, None) if row is None else (int(row["n"]), row["newest"])
+@dataclass(frozen=True)
+class Summary:
+    """What one Spark job tells of a batch's rows for a table, before they are written."""
+
+    rows: int
+    newest: Any
+    """The greatest `fetched_at` (None if the rows have none): the lag in the batch's stats."""
+    key_ranges: sinks.KeyRanges
+    """The range of each of the table's time keys, for the MERGE (`sinks.merge_batch`)."""
+
+
+def _summarize(rows: DataFrame, spec: TableSpec) -> Summary:
+    """Count, newest fetch and key ranges of `rows` in one aggregation."""
+    newest = F.max("fetched_at") if "fetched_at" in rows.columns else F.lit(None)
+    bounds = [
+        bound(F.unix_micros(F.col(f"`{key}`"))).alias(f"{name} {key}")
+        for key in spec.time_keys
+        for name, bound in (("min", F.min), ("max", F.max))
+    ]
+    row = rows.agg(F.count(F.lit(1)).alias("n"), newest.alias("newest"), *bounds).first()
+    if row is None:
+        return Summary(0, None, {})
+    ranges = sinks.key_ranges(
+        {key: (row[f"min {key}"], row[f"max {key}"]) for key in spec.time_keys}
+    )
+    return Summary(int(row["n"]), row["newest"], ranges)
 
 
 def _commit(
@@ -218,8 +241,10 @@ def _commit(
     batch_id: int,
     rows: DataFrame,
     session: SparkSession | None = None,
+    key_ranges: sinks.KeyRanges | None = None,
 ) -> None:
-    """Land one micro-batch's rows in a table as its spec says: MERGE on its keys, or append."""
+    """Land one micro-batch's rows in a table as its spec says: MERGE on its keys (within
+    `key_ranges`), or append."""
     options = runtime.options
     txn = sinks.Txn(options.txn_app_id(query, spec), batch_id)
     runtime.fence()
@@ -233,6 +258,7 @@ def _commit(
             spec.order or None,
             txn=txn,
             session=session,
+            key_ranges=key_ranges,
         )
     faults.reached(FaultPoint.TABLE_COMMITTED)
 
@@ -322,13 +348,14 @@ def _write_table(
     """Write one bronze or silver table; the persisted rows (the changes) and their count."""
     started = time.monotonic()
     frame = rows if rows.is_cached else rows.persist()
-    count, newest = _newest(frame)
-    if count:
-        _commit(runtime, query, spec, batch_id, frame, session)
+    summary = _summarize(frame, spec)
+    if summary.rows:
+        _commit(runtime, query, spec, batch_id, frame, session, summary.key_ranges)
     runtime.stats.record(
-        query, batch_id, spec.qualified_name, count, newest, time.monotonic() - started
-    )
-    return spec, frame, count
+        query, batch_id, spec.qualified_name, summary.rows, summary.newest,
+        time.monotonic() - started,
+    )  # fmt: skip
+    return spec, frame, summary.rows
 
 
 def _silver_slice(
@@ -339,13 +366,14 @@ def _silver_slice(
     margin: timedelta,
 ) -> DataFrame:
     """The silver table restricted to the changed rows' time range +- margin (file skipping)."""
-    bounds = changed.agg(F.min(ts).alias("lo"), F.max(ts).alias("hi")).first()
+    micros = F.unix_micros(F.col(ts))
+    bounds = changed.agg(F.min(micros).alias("lo"), F.max(micros).alias("hi")).first()
     table = session.read.format("delta").load(location)
-    if bounds is None or bounds["lo"] is None:
+    ranges = sinks.key_ranges({ts: (bounds["lo"], bounds["hi"])}) if bounds else {}
+    if ts not in ranges:
         return table
-    return table.where(
-        F.col(ts).between(F.lit(bounds["lo"] - margin), F.lit(bounds["hi"] + margin))
-    )
+    lowest, highest = ranges[ts]
+    return table.where(F.col(ts).between(F.lit(lowest - margin), F.lit(highest + margin)))
 
 
 def _refresh_gold(
@@ -386,11 +414,11 @@ def _write_gold(
     started = time.monotonic()
     frame = rows.persist()
     try:
-        count = frame.count()
-        if count:
-            _commit(runtime, query, spec, batch_id, frame, session)
+        summary = _summarize(frame, spec)
+        if summary.rows:
+            _commit(runtime, query, spec, batch_id, frame, session, summary.key_ranges)
         runtime.stats.record(
-            query, batch_id, spec.qualified_name, count, None, time.monotonic() - started
+            query, batch_id, spec.qualified_name, summary.rows, None, time.monotonic() - started
         )
     finally:
         frame.unpersist()
