@@ -20,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import batch_cost
 import catch_up
 import floor
 import landed_log
@@ -36,6 +37,7 @@ SECTIONS: dict[str, Callable[[bool], list[Figure]]] = {
     trigger_cost.SECTION: trigger_cost.measure,
     landed_log.SECTION: landed_log.measure,
     catch_up.SECTION: catch_up.measure,
+    batch_cost.SECTION: batch_cost.measure,
     query_point.SECTION: query_point.measure,
 }
 
