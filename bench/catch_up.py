@@ -51,12 +51,19 @@ def land(lake: LakeSettings, objects: int) -> int:
     return len(generator.expected.coin_prices)
 
 
+COLLECTED = ("raw/", "_landed/")
+"""What the collectors wrote: the raw zone and its landed log, which the stream reads on an s3a
+lake (without the log, a run would find nothing to read)."""
+
+
 def clear_tables(lake: LakeSettings) -> None:
-    """Everything but the raw zone: tables, checkpoints, the lease."""
+    """Everything the stream wrote: tables, checkpoints, the lease; not what was collected."""
     s3 = s3_client(lake)
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=lake.bucket):
         keys = [
-            {"Key": o["Key"]} for o in page.get("Contents", []) if not o["Key"].startswith("raw/")
+            {"Key": o["Key"]}
+            for o in page.get("Contents", [])
+            if not o["Key"].startswith(COLLECTED)
         ]
         for start in range(0, len(keys), 1000):
             s3.delete_objects(Bucket=lake.bucket, Delete={"Objects": keys[start : start + 1000]})

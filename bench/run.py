@@ -72,15 +72,23 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown section(s) {', '.join(unknown)}; known: {', '.join(SECTIONS)}")
     figures: list[Figure] = []
+    failed = []
     for name in chosen:
         print(f"== {name}", flush=True)
-        figures += SECTIONS[name](args.quick)
+        try:
+            figures += SECTIONS[name](args.quick)
+        except (Exception, SystemExit) as error:  # the other sections' figures still count
+            print(f"{name} failed: {error}", file=sys.stderr, flush=True)
+            failed.append(name)
+            figures.append(Figure(name, f"failed: {str(error)[:200]}", None))
     figures += ratio_to_floor(figures)
     print()
     print(markdown(figures))
     json_path, md_path = write_results(figures, args.results, quick=args.quick)
     print(f"written: {json_path} and {md_path}")
-    return 0
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
@@ -45,3 +46,24 @@ def test_results_are_written_as_json_and_a_markdown_table(tmp_path: Path) -> Non
     assert "| stack | landed -> silver p95 | 41.50 s | <= 10 s | **no** | 30 |" in table
     assert "| stack | memory: the stack | 4.50 GiB | <= 6 GiB | yes |  |" in table
     assert markdown(figures) in table
+
+
+def test_a_failed_section_is_reported_and_the_others_are_still_written(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    import run
+
+    def fails(quick: bool) -> list[Figure]:
+        raise SystemExit("0 rows in silver.coin_prices, expected 7948")
+
+    def works(quick: bool) -> list[Figure]:
+        return [Figure("works", "a figure", 1.5)]
+
+    monkeypatch.setattr(run, "SECTIONS", {"fails": fails, "works": works})
+    assert run.main(["--results", str(tmp_path)]) == 1
+    (written,) = tmp_path.glob("*.json")
+    figures = {
+        (f["section"], f["name"]): f["value"] for f in json.loads(written.read_text())["figures"]
+    }
+    assert figures[("works", "a figure")] == 1.5
+    assert figures[("fails", "failed: 0 rows in silver.coin_prices, expected 7948")] is None
