@@ -4,8 +4,8 @@
 
 The running stack's freshness figures move by 20-30% from one run of the same code to the next on
 two cores (the collectors, the scheduler and the probes share the machine with the driver), so they
-cannot tell a change to the micro-batch apart from noise. This one can: it lands `--objects`
-/simple/price envelopes (tests/integration/rawgen.py; 30, quick: 10) in a scratch MinIO, runs the
+cannot tell a change to the micro-batch apart from noise. This one runs the job alone: it lands
+30 /simple/price envelopes (tests/integration/rawgen.py; quick: 10) in a scratch MinIO, runs the
 stream job on them with `--once --max-files-per-trigger 1` (one object per micro-batch, back to
 back, as a price landing alone on the running stack is read: bronze, silver, quarantine, gold,
 progress, the lease), and reads `ops.stream_progress`:
@@ -94,7 +94,7 @@ def batch_durations(lake: LakeSettings) -> list[tuple[int, int | None, int | Non
 
 def median_of(values: list[int | None]) -> float | None:
     present = [v / 1000 for v in values if v is not None]
-    return statistics.median(present) if present else None
+    return round(statistics.median(present), 2) if present else None
 
 
 def measure(quick: bool = False, env: Mapping[str, str] | None = None) -> list[Figure]:
@@ -118,7 +118,7 @@ def measure(quick: bool = False, env: Mapping[str, str] | None = None) -> list[F
     per_batch_cpu = (cpu - idle_cpu) / count
     print(f"{count} one-object micro-batches in {wall:.0f} s ({cpu:.0f} s of CPU): median "
           f"batch {whole:.2f} s (first third {first:.2f} s, last third {last:.2f} s), silver "
-          f"MERGE {silver_merge}, slowest gold write {gold_write}; CPU per batch "
+          f"MERGE {silver_merge} s, slowest gold write {gold_write} s; CPU per batch "
           f"{per_batch_cpu:.2f} s")  # fmt: skip
     return [
         Figure(SECTION, "one-object micro-batch (triggerExecution) p50", whole, samples=count),
