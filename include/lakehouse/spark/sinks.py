@@ -134,7 +134,9 @@ def merge_batch(
     `key_ranges` (see `key_ranges`) bounds the target's side of those keys: only a target row in
     them can match, and Delta skips every file whose statistics lie outside them (MERGE prunes the
     target by the conditions on the target alone). Without them a MERGE of one minute of prices
-    reads every file of the table.
+    reads every file of the table. Delta's file statistics keep timestamps to the millisecond; its
+    data skipping adds a millisecond to each maximum, so a file holding a key in range is never
+    skipped (delta-io/delta#6260).
     """
     session = session or batch.sparkSession
     on = F.expr(" AND ".join(f"t.`{key}` = s.`{key}`" for key in keys))
