@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
@@ -49,7 +50,7 @@ def test_results_are_written_as_json_and_a_markdown_table(tmp_path: Path) -> Non
 
 
 def test_a_failed_section_is_reported_and_the_others_are_still_written(
-    tmp_path: Path, monkeypatch: Any
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import run
 
