@@ -52,7 +52,7 @@ from lakehouse.spark.schemas import ENVELOPE, MARKET_DOUBLES
 
 MEDALLION = "medallion"
 """The streaming query, by the name the Spark UI and ops.stream_progress show: each micro-batch of
-raw objects lands in bronze, silver (+ quarantine) and the gold rows it changes."""
+raw objects lands in bronze and silver (+ quarantine)."""
 MEDALLION_LANDED = "medallion_landed"
 """`MEDALLION` when it follows the landed log (`--raw-source landed`) instead of listing `raw/`:
 the same writer of the same tables, on a checkpoint (and transaction ids) of its own, since its
@@ -62,7 +62,13 @@ BRONZE_TO_SILVER = "bronze_to_silver"
 """The two queries of versions before `MEDALLION`: a lake they wrote is drained through them once,
 and `MEDALLION` continues from `RAW_TO_BRONZE`'s checkpoint (`lakehouse.spark.migration`)."""
 DRIVER = "driver"
-"""The driver's own loop, between micro-batches."""
+"""The driver's own loop, between micro-batches: it writes ops.stream_progress, and gold."""
+GOLD_REFRESH = "gold_refresh"
+"""The driver's turns that bring gold up to date with silver's change data feed
+(`lakehouse.spark.queries.GoldRefresh`), by the name ops.stream_progress gives them."""
+CHANGE_DATA_FEED = MappingProxyType({"delta.enableChangeDataFeed": "true"})
+"""The properties of a silver table that gold follows: Delta records the rows each commit
+changed, so gold finds them without the micro-batch that wrote them."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -167,6 +173,7 @@ SILVER_COIN_PRICES = TableSpec(
     # Rows from before resolutions were recorded: every one was landed per minute (live, or a
     # one-minute history range), so they count as minutes; a coarser backfill never replaces them.
     fill=MappingProxyType({"resolution": "'1m'", "resolution_rank": str(RESOLUTION_RANK["1m"])}),
+    properties=CHANGE_DATA_FEED,
 )
 
 SILVER_COIN_MARKETS = TableSpec(
@@ -214,6 +221,7 @@ SILVER_SENSOR_READINGS = TableSpec(
     "a sensor's reading per minute, from /devices/{id} and /devices/{id}/readings",
     keys=("device_id", "sensor_id", "reading_ts"),
     order=SILVER_ORDER,
+    properties=CHANGE_DATA_FEED,
 )
 
 SILVER_DEVICES = TableSpec(
@@ -286,7 +294,7 @@ GOLD_COIN_OHLC = TableSpec(
             StructField("updated_at", TimestampType()),
         ]
     ),
-    MEDALLION,
+    DRIVER,
     "1m and 1h open/high/low/close bars per coin and currency",
     keys=("coin_id", "vs_currency", "bar", "bar_start"),
 )
@@ -311,7 +319,7 @@ GOLD_SENSOR_HOURLY = TableSpec(
             StructField("updated_at", TimestampType()),
         ]
     ),
-    MEDALLION,
+    DRIVER,
     "hourly count, min, max, mean and standard deviation per device and sensor",
     keys=("device_id", "sensor_id", "hour_start"),
 )
@@ -337,7 +345,7 @@ GOLD_PRICE_ANOMALIES = TableSpec(
             *_ANOMALY,
         ]
     ),
-    MEDALLION,
+    DRIVER,
     "each silver price's robust z-score against the trailing 60 minutes",
     keys=SILVER_COIN_PRICES.keys,
 )
@@ -354,7 +362,7 @@ GOLD_SENSOR_ANOMALIES = TableSpec(
             *_ANOMALY,
         ]
     ),
-    MEDALLION,
+    DRIVER,
     "each silver reading's robust z-score against the trailing 3 hours",
     keys=SILVER_SENSOR_READINGS.keys,
 )

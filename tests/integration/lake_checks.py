@@ -9,7 +9,7 @@ from typing import Any
 
 from rawgen import Expected
 
-from lakehouse.tables import MEDALLION
+from lakehouse.tables import GOLD_REFRESH, MEDALLION
 
 Query = Callable[[str], list[tuple[Any, ...]]]
 """Runs SQL on the lake's tables (`lakehouse.query`), returns the rows."""
@@ -19,7 +19,8 @@ def assert_lake_matches(
     query: Query, expected: Expected, queries: tuple[str, ...] = (MEDALLION,)
 ) -> None:
     """Bronze, silver, quarantine and gold hold exactly what the generator landed, once; the
-    progress names `queries` (sorted), the streaming queries that wrote it."""
+    progress names `queries`, the streaming queries that wrote it, and the driver's gold
+    refreshes."""
     ((objects, files, corrupt),) = query(
         "select count(*), count(distinct source_file), count(_corrupt_record) "
         "from bronze.raw_events",
@@ -79,4 +80,4 @@ def assert_lake_matches(
     assert (scored_prices, scored_readings) == (len(prices), len(readings))
 
     progress = query("select distinct query_name from ops.stream_progress order by 1")
-    assert progress == [(name,) for name in queries], progress
+    assert progress == [(name,) for name in sorted((*queries, GOLD_REFRESH))], progress

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
@@ -23,11 +22,9 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
 from lakehouse import tables
-from lakehouse.config import Settings
 from lakehouse.spark import sinks
 from lakehouse.spark.control import Lease, LocalStore, lease_key, read_lease
 from lakehouse.spark.lease import HadoopStore, LeaseHeld, LeaseLost, StreamLease
-from lakehouse.spark.session import build_spark_session
 
 pytestmark = pytest.mark.integration
 
@@ -41,24 +38,6 @@ SCHEMA = StructType(
 )
 T1 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 T2 = datetime(2026, 1, 1, 12, 5, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def delta_spark() -> Iterator[SparkSession]:
-    spark = build_spark_session(
-        "lakehouse-sink-tests",
-        master="local[1]",
-        tools_dir=Settings.from_env().tools_dir,
-        extra_conf={
-            "spark.ui.enabled": "false",
-            "spark.sql.shuffle.partitions": "1",
-            "spark.databricks.delta.snapshotPartitions": "1",
-        },
-    )
-    try:
-        yield spark
-    finally:
-        spark.stop()
 
 
 def rows(spark: SparkSession, location: str) -> list[tuple[Any, ...]]:

@@ -53,7 +53,7 @@ from lakehouse.spark.faults import EXIT_FAULT, FAULT_ENV, FaultPoint
 from lakehouse.spark.migration import MIGRATED
 from lakehouse.spark.options import RawSource, StreamOptions
 from lakehouse.spark.queries import MEDALLION_QUERIES
-from lakehouse.tables import BRONZE_TO_SILVER, MEDALLION, RAW_TO_BRONZE
+from lakehouse.tables import BRONZE_TO_SILVER, DRIVER, MEDALLION, RAW_TO_BRONZE
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
@@ -247,7 +247,9 @@ def commits(lake: Lake, spec: tables.TableSpec) -> list[list[dict[str, Any]]]:
 def assert_one_writer_identity(lake: Lake) -> None:
     """Per table: the same txn app ids across restarts; lease owners never interleave."""
     options = StreamOptions(lake_uri=lake.uri)
-    for spec in tables.written_by(MEDALLION):
+    writes = [(spec, lake.query_name) for spec in tables.written_by(MEDALLION)]
+    writes += [(spec, DRIVER) for spec in tables.written_by(DRIVER) if spec.layer == "gold"]
+    for spec, writer in writes:
         app_ids: set[str] = set()
         owners: list[str] = []
         for actions in commits(lake, spec):
@@ -255,7 +257,7 @@ def assert_one_writer_identity(lake: Lake) -> None:
             info = next(a["commitInfo"] for a in actions if "commitInfo" in a)
             if "userMetadata" in info and any("txn" in a for a in actions):
                 owners.append(json.loads(info["userMetadata"])["lease_owner"])
-        assert app_ids == {options.txn_app_id(lake.query_name, spec)}, spec.qualified_name
+        assert app_ids == {options.txn_app_id(writer, spec)}, spec.qualified_name
         runs = [owner for i, owner in enumerate(owners) if i == 0 or owners[i - 1] != owner]
         assert len(runs) == len(set(runs)), f"{spec.qualified_name}: writers interleave {runs}"
 

@@ -40,10 +40,12 @@ def test_parsers_feed_silver_tables_of_the_stream_query() -> None:
 
 def test_gold_feeds_read_parsed_tables_and_write_gold_tables() -> None:
     written = {spec for feed in gold.GOLD_FEEDS for spec, _ in feed.outputs}
-    assert written == {s for s in tables.written_by(MEDALLION) if s.layer == "gold"}
+    assert written == {s for s in tables.written_by(tables.DRIVER) if s.layer == "gold"}
     for feed in gold.GOLD_FEEDS:
         assert feed.silver in silver.PARSED
         assert feed.ts in feed.silver.keys
+        # A gold refresh finds silver's changed rows in the change data feed.
+        assert feed.silver.properties.get("delta.enableChangeDataFeed") == "true"
 
 
 def test_every_table_has_one_known_writer() -> None:

@@ -3,8 +3,10 @@
 The driver creates the tables (`lakehouse.spark.table_setup`), names them in the Hive metastore when
 the session has one (`lakehouse.spark.metastore`), moves a lake written by the
 two-query versions onto the one query once (`lakehouse.spark.migration`), starts the query
-(`lakehouse.spark.queries`), appends their progress to ops.stream_progress between micro-batches,
-and stops them gracefully on request (`lakehouse.spark.gate`) or when its lease is lost.
+(`lakehouse.spark.queries`), and between micro-batches appends their progress to
+ops.stream_progress and brings gold up to date with silver (`lakehouse.spark.gold_refresh`,
+every `--gold-every-seconds`, and once more when the query ends). It stops the query gracefully on
+request (`lakehouse.spark.gate`) or when its lease is lost.
 
 Checkpoints
 -----------
@@ -38,6 +40,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
 from lakehouse import tables
+from lakehouse.spark.gold_refresh import GOLD_WRITES_AT_ONCE, GoldRefresh
 from lakehouse.spark.maintenance import Maintenance
 from lakehouse.spark.metastore import has_metastore, register_tables
 from lakehouse.spark.migration import migrate_two_hop_checkpoints
@@ -75,15 +78,17 @@ class Driver:
         self.stop_requested = stop_requested
         self.lease_lost = lease_lost
         self.queries: list[StreamingQuery] = []
-        self._progress_maintenance = Maintenance(tables.written_by(DRIVER), options)
+        self.gold = GoldRefresh(self.runtime, sessions=[], report=self.recorder.record_refresh)
+        self._maintenance = Maintenance(tables.written_by(DRIVER), options)
 
     def run(self) -> str:
         """Run until done (`once`), stopped (returns "stopped") or failed (raises)."""
         configure_session(self.spark, self.options)
         self.runtime.writer_sessions = writer_sessions(self.spark, self.options, WRITES_AT_ONCE)
+        self.gold.sessions = writer_sessions(self.spark, self.options, GOLD_WRITES_AT_ONCE)
         if self.writer is not None:
             # Every commit names the lease holder that made it (DESCRIBE HISTORY's userMetadata).
-            for session in (self.spark, *self.runtime.writer_sessions):
+            for session in (self.spark, *self.runtime.writer_sessions, *self.gold.sessions):
                 session.conf.set(COMMIT_METADATA, json.dumps({"lease_owner": self.writer}))
         ensure_tables(self.spark, self.options)
         if has_metastore(self.spark):
@@ -96,6 +101,7 @@ class Driver:
                 query = start_medallion(self.spark, self.runtime)
                 self.queries.append(query)
                 query.awaitTermination()
+                self.refresh_gold()
                 return "done"
             return self._run_continuously()
         finally:
@@ -123,8 +129,11 @@ class Driver:
             if self.stop_requested():
                 log.info("stop requested: stopping after the current micro-batches")
                 self.stop_gracefully()
+                self.refresh_gold()
                 return "stopped"
             self.record_progress()
+            if self.gold.due(batch_running=self.runtime.gate.any_running()):
+                self.gold.run(self.spark)
             try:
                 self.spark.streams.awaitAnyTermination(max(1, round(self.options.poll_seconds)))
             except Exception:
@@ -148,6 +157,14 @@ class Driver:
                 time.sleep(0.1)
             query.stop()
 
+    def refresh_gold(self) -> None:
+        """A last gold refresh once the queries ended, so that gold covers every silver commit;
+        none when the lease is lost (the lake may have another writer)."""
+        lost = self.lease_lost()
+        if lost:
+            raise LeaseLostError(lost)
+        self.gold.run(self.spark)
+
     def stop_all(self) -> None:
         self.runtime.gate.stopping.set()
         for query in self.queries:
@@ -169,7 +186,7 @@ class Driver:
             self.runtime.fence()
             frame = self.spark.createDataFrame(rows, tables.OPS_STREAM_PROGRESS.schema)
             frame.write.format("delta").mode("append").save(location)
-            self._progress_maintenance.run_if_due(self.spark)
+            self._maintenance.run_if_due(self.spark)
         except Exception:
             log.exception("could not append %d progress rows to %s", len(rows), location)
 

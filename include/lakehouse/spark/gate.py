@@ -30,3 +30,7 @@ class BatchGate:
     def running(self, query: str) -> bool:
         with self._lock:
             return query in self._running
+
+    def any_running(self) -> bool:
+        with self._lock:
+            return bool(self._running)

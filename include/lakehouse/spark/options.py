@@ -66,6 +66,13 @@ class StreamOptions:
     max_files_per_trigger: int = _option(
         1000, help="files one micro-batch reads at most", bound="positive", variable=True
     )
+    gold_every_seconds: float = _option(
+        20.0,
+        help="how often the driver brings gold up to date with silver's new commits, between "
+        "micro-batches; one refresh covers every commit since the last",
+        bound="positive",
+        variable=True,
+    )
     raw_source: RawSource = _option(  # noqa: RUF009 (ruff does not see the alias is immutable)
         "auto",
         help="how the stream finds new raw objects: 'files' lists raw/ on every trigger (any "

@@ -17,6 +17,8 @@ from typing import Any
 
 from pyspark.sql.streaming import StreamingQueryListener
 
+from lakehouse.tables import GOLD_REFRESH
+
 log = logging.getLogger(__name__)
 
 
@@ -96,6 +98,25 @@ class ProgressRecorder(StreamingQueryListener):
             )
         except Exception:
             log.exception("could not record the progress of %s", getattr(progress, "name", "?"))
+
+    def record_refresh(
+        self, run_id: str, number: int, started: datetime, seconds: float, commits: int
+    ) -> None:
+        """A gold refresh of the driver (`lakehouse.spark.gold_refresh`), as a row of its own:
+        `input_rows` is the number of silver commits it covered."""
+        self.events.put(
+            {
+                "query_name": GOLD_REFRESH,
+                "query_id": GOLD_REFRESH,
+                "run_id": run_id,
+                "batch_id": number,
+                "timestamp": started.isoformat(),
+                "input_rows": commits,
+                "input_rows_per_second": None,
+                "processed_rows_per_second": None,
+                "duration_ms": {"triggerExecution": int(seconds * 1000)},
+            }
+        )
 
     def onQueryIdle(self, event: Any) -> None:
         pass

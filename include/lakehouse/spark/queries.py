@@ -3,8 +3,9 @@
 `medallion`: the raw zone's JSON files (explicit envelope schema, PERMISSIVE, the unreadable line
 kept in `_corrupt_record`) -> in one micro-batch, side by side: append to bronze.raw_events, and
 parse every envelope (`lakehouse.spark.silver`) into silver.quarantine (append) and the other
-silver tables (MERGE); then recompute the gold rows those changes affect
-(`lakehouse.spark.gold.GOLD_FEEDS`) and MERGE them.
+silver tables (MERGE). Gold is not in the micro-batch: the driver brings it up to date with
+silver's commits on a cadence of its own (`lakehouse.spark.gold_refresh`), so that gold never
+holds up the next batch of silver.
 
 One hop, not two: a second query that streamed bronze into silver added its own trigger interval,
 planning and re-read of bronze to every row's way into silver. Only the tables whose endpoints are
@@ -15,19 +16,20 @@ drain a lake those versions wrote, once (`lakehouse.spark.migration`).
 
 Which tables a query writes, and how (MERGE on the keys, newest by the order columns, or append),
 comes from their specs in `lakehouse.tables`. Every table has exactly one writer (one
-foreachBatch); every write carries the Delta transaction id (app id `<query>:<table>`, version =
-batch id), so a replayed batch writes nothing twice.
+foreachBatch, or the driver's loop); every write of a micro-batch carries the Delta transaction id
+(app id `<query>:<table>`, version = batch id), so a replayed batch writes nothing twice.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
 
@@ -36,7 +38,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.streaming import DataStreamWriter, StreamingQuery
 
 from lakehouse import tables
-from lakehouse.spark import faults, gold, landed_source, schemas, silver, sinks, transforms
+from lakehouse.spark import faults, landed_source, schemas, silver, sinks, transforms
 from lakehouse.spark.faults import FaultPoint
 from lakehouse.spark.gate import BatchGate
 from lakehouse.spark.lease import HadoopStore
@@ -64,6 +66,9 @@ class Runtime:
     """One session per write that runs at once (see `side_by_side`); set by the Driver."""
     fence: Callable[[], None] = lambda: None
     """Raises unless this driver may still commit (the lease's `check_fence`); before each write."""
+    silver_changed: threading.Event = field(default_factory=threading.Event)
+    """Set when a micro-batch changed a silver table, for the next gold refresh
+    (`lakehouse.spark.gold_refresh`)."""
 
 
 def read_raw(spark: SparkSession, options: StreamOptions, *, stream: bool = True) -> DataFrame:
@@ -217,7 +222,7 @@ class Summary:
     """The range of each of the table's time keys, for the MERGE (`sinks.merge_batch`)."""
 
 
-def _summarize(rows: DataFrame, spec: TableSpec) -> Summary:
+def summarize(rows: DataFrame, spec: TableSpec) -> Summary:
     """Count, newest fetch and key ranges of `rows` in one aggregation."""
     newest = F.max("fetched_at") if "fetched_at" in rows.columns else F.lit(None)
     bounds = [
@@ -234,7 +239,7 @@ def _summarize(rows: DataFrame, spec: TableSpec) -> Summary:
     return Summary(int(row["n"]), row["newest"], ranges)
 
 
-def _commit(
+def commit_rows(
     runtime: Runtime,
     query: str,
     spec: TableSpec,
@@ -296,7 +301,7 @@ def _land(
     append_bronze: bool,
 ) -> bool:
     """One batch of (persisted) bronze rows -> bronze if `append_bronze`, silver and quarantine
-    side by side, then the gold rows those changes affect; True when it committed something."""
+    side by side; True when it committed something. Gold follows on the driver's cadence."""
     written: list[tuple[TableSpec, DataFrame, int]] = []
     try:
         parsed = silver.parse_bronze(
@@ -310,8 +315,8 @@ def _land(
                 for spec, rows in {**outputs, **parsed.rows}.items()
             ],
         )
-        changed = {spec: frame for spec, frame, rows in written if rows and spec.layer == "silver"}
-        _refresh_gold(bronze.sparkSession, runtime, query, batch_id, changed, now)
+        if any(rows and spec.layer == "silver" for spec, _, rows in written):
+            runtime.silver_changed.set()
     finally:
         for _, frame, _ in written:
             frame.unpersist()
@@ -348,80 +353,14 @@ def _write_table(
     """Write one bronze or silver table; the persisted rows (the changes) and their count."""
     started = time.monotonic()
     frame = rows if rows.is_cached else rows.persist()
-    summary = _summarize(frame, spec)
+    summary = summarize(frame, spec)
     if summary.rows:
-        _commit(runtime, query, spec, batch_id, frame, session, summary.key_ranges)
+        commit_rows(runtime, query, spec, batch_id, frame, session, summary.key_ranges)
     runtime.stats.record(
         query, batch_id, spec.qualified_name, summary.rows, summary.newest,
         time.monotonic() - started,
     )  # fmt: skip
     return spec, frame, summary.rows
-
-
-def _silver_slice(
-    session: SparkSession,
-    location: str,
-    changed: DataFrame,
-    ts: str,
-    margin: timedelta,
-) -> DataFrame:
-    """The silver table restricted to the changed rows' time range +- margin (file skipping)."""
-    micros = F.unix_micros(F.col(ts))
-    bounds = changed.agg(F.min(micros).alias("lo"), F.max(micros).alias("hi")).first()
-    table = session.read.format("delta").load(location)
-    ranges = sinks.key_ranges({ts: (bounds["lo"], bounds["hi"])}) if bounds else {}
-    if ts not in ranges:
-        return table
-    lowest, highest = ranges[ts]
-    return table.where(F.col(ts).between(F.lit(lowest - margin), F.lit(highest + margin)))
-
-
-def _refresh_gold(
-    session: SparkSession,
-    runtime: Runtime,
-    query: str,
-    batch_id: int,
-    changed: Mapping[TableSpec, DataFrame],
-    now: Column,
-) -> None:
-    """Recompute and MERGE the gold rows of the changed silver rows, every gold table at once."""
-    options = runtime.options
-    writes = []
-    for feed in gold.GOLD_FEEDS:
-        frame = changed.get(feed.silver)
-        if frame is None:
-            continue  # nothing changed in this silver table
-        keys = frame.select(*feed.silver.keys)
-        # Whole hours (bars, hourly stats) and trailing windows around the changed points.
-        margin = max(feed.window, timedelta(hours=1))
-        source = _silver_slice(session, options.table(feed.silver), keys, feed.ts, margin)
-        writes += [
-            partial(_write_gold, runtime, query, batch_id, spec, compute(source, keys, now))
-            for spec, compute in feed.outputs
-        ]
-    if writes:
-        side_by_side(runtime.writer_sessions, writes)
-
-
-def _write_gold(
-    runtime: Runtime,
-    query: str,
-    batch_id: int,
-    spec: TableSpec,
-    rows: DataFrame,
-    session: SparkSession,
-) -> None:
-    started = time.monotonic()
-    frame = rows.persist()
-    try:
-        summary = _summarize(frame, spec)
-        if summary.rows:
-            _commit(runtime, query, spec, batch_id, frame, session, summary.key_ranges)
-        runtime.stats.record(
-            query, batch_id, spec.qualified_name, summary.rows, None, time.monotonic() - started
-        )
-    finally:
-        frame.unpersist()
 
 
 # ---- the two queries of earlier versions, run once to drain a lake they wrote ------------------
@@ -448,7 +387,7 @@ def drain_raw_to_bronze(spark: SparkSession, runtime: Runtime) -> StreamingQuery
 
 
 def drain_bronze_to_silver(spark: SparkSession, runtime: Runtime) -> StreamingQuery:
-    """The earlier `bronze_to_silver`: the bronze rows it had not read yet -> silver and gold."""
+    """The earlier `bronze_to_silver`: the bronze rows it had not read yet -> silver."""
     options = runtime.options
 
     def write(batch: DataFrame, batch_id: int) -> bool:
