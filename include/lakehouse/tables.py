@@ -389,7 +389,9 @@ OPS_STREAM_PROGRESS = TableSpec(
         ]
     ),
     DRIVER,
-    "one row per micro-batch of each query: input rows, durations, rows written and lag",
+    "one row per micro-batch of each query, and per gold refresh of the driver (`gold_refresh`, "
+    "whose input_rows are the silver commits it covered): input rows, durations, rows written "
+    "and lag",
 )
 
 ALL_TABLES = (
