@@ -133,7 +133,7 @@ class Driver:
                 return "stopped"
             self.record_progress()
             if self.gold.due(batch_running=self.runtime.gate.any_running()):
-                self.gold.run(self.spark)
+                self.refresh_gold()
             try:
                 self.spark.streams.awaitAnyTermination(max(1, round(self.options.poll_seconds)))
             except Exception:
@@ -158,12 +158,18 @@ class Driver:
             query.stop()
 
     def refresh_gold(self) -> None:
-        """A last gold refresh once the queries ended, so that gold covers every silver commit;
-        none when the lease is lost (the lake may have another writer)."""
+        """A gold refresh (`lakehouse.spark.gold_refresh`); none once the lease is lost, and a
+        refresh that fails because the lease was lost meanwhile (a write the fence refused)
+        ends the driver as having lost it."""
         lost = self.lease_lost()
         if lost:
             raise LeaseLostError(lost)
-        self.gold.run(self.spark)
+        try:
+            self.gold.run(self.spark)
+        except Exception:
+            if self.lease_lost():
+                raise LeaseLostError(str(self.lease_lost())) from None
+            raise
 
     def stop_all(self) -> None:
         self.runtime.gate.stopping.set()
