@@ -136,3 +136,25 @@ def test_gold_without_a_covered_version_is_recomputed_from_the_whole_silver_tabl
     fresh = refresh(delta_spark, options)
     assert fresh.run(delta_spark) == every_commit(delta_spark, options)
     assert hourly_bar(delta_spark, options) == (100.0, 130.0, 70.0, 70.0, 3)
+
+
+def test_changes_no_longer_kept_are_recomputed_from_the_whole_silver_table(
+    delta_spark: SparkSession, tmp_path: Path
+) -> None:
+    """A driver down longer than the retention finds the change files of the commits after its
+    covered version vacuumed: its refresh recomputes gold from all of silver instead of failing."""
+    options = StreamOptions(lake_uri=str(tmp_path / "lake"))
+    ensure_tables(delta_spark, options)
+    merge_prices(delta_spark, options, [price(0, 100.0)])
+    down = refresh(delta_spark, options)
+    down.run(delta_spark)
+    merge_prices(delta_spark, options, [price(0, 95.0, fetched=30)])  # an update: a change file
+    merge_prices(delta_spark, options, [price(1, 90.0)])
+    change_files = list(Path(options.table(PRICES), "_change_data").iterdir())
+    assert change_files, "the update wrote no change file"
+    for path in change_files:  # as VACUUM removes them once they are past the retention
+        path.unlink()
+
+    restarted = refresh(delta_spark, options)
+    assert restarted.run(delta_spark) == {PRICES.qualified_name: 2}
+    assert hourly_bar(delta_spark, options) == (95.0, 95.0, 90.0, 90.0, 2)

@@ -11,7 +11,8 @@ the silver table's version the refresh covers, so the version gold covers is com
 with gold's rows. A driver that starts again reads it back (`covered_version`) and goes on from
 the next silver commit; a write that was already committed is skipped by Delta. A gold table
 without one (a new lake, or a lake written by the versions that refreshed gold inside the
-micro-batch) is recomputed once from the whole silver table: that is the migration.
+micro-batch) is recomputed once from the whole silver table: that is the migration. So is a gold
+table whose covered version is older than the changes silver still keeps (`_changed_scope`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ CHANGED_ROWS = ("insert", "update_postimage")
 
 GOLD_WRITES_AT_ONCE = sum(len(feed.outputs) for feed in gold.GOLD_FEEDS)
 """Every gold table, written side by side in a refresh."""
+
+CHANGES_GONE = ("DELTA_VERSIONS_NOT_CONTIGUOUS", "FAILED_READ_FILE.FILE_NOT_EXIST")
+"""Delta's errors for a change data feed read whose commits' log entries were cleaned up, or
+whose change files were vacuumed (Delta 4.4)."""
 
 Reporter = Callable[[str, int, datetime, float, int], None]
 """(run id, refresh number, start, seconds, silver commits covered): one ops.stream_progress row."""
@@ -135,21 +140,21 @@ class GoldRefresh:
                 covered = self._covered(session, feed)
                 if covered is not None and covered >= version:
                     continue
-                if covered is None:
-                    log.warning(
-                        "%s: gold records no version of it: recomputing its gold tables from the "
-                        "whole table at version %d",
-                        feed.silver.qualified_name,
-                        version,
-                    )
+                scope = None
+                if covered is not None:
+                    scope = self._changed_scope(session, feed, location, covered + 1, version)
+                    if scope is not None:
+                        changes.append(scope[1])
+                if scope is None:
+                    if covered is None:
+                        log.warning(
+                            "%s: gold records no version of it: recomputing its gold tables from "
+                            "the whole table",
+                            feed.silver.qualified_name,
+                        )
                     source = session.read.format("delta").load(location)
-                    keys = source.select(*feed.silver.keys)
-                else:
-                    keys = changed_keys(session, location, covered + 1, version, feed.silver.keys)
-                    changes.append(keys.persist())
-                    # Whole hours (bars, hourly stats) and trailing windows around the changes.
-                    margin = max(feed.window, timedelta(hours=1))
-                    source = silver_slice(session, location, keys, feed.ts, margin)
+                    scope = source, source.select(*feed.silver.keys)
+                source, keys = scope
                 writes += [
                     partial(self._write, number, version, spec, compute(source, keys, now))
                     for spec, compute in feed.outputs
@@ -166,6 +171,31 @@ class GoldRefresh:
         seconds = time.monotonic() - self.last_started
         self.report(self.run_id, number, started_at, seconds, sum(commits.values()))
         return commits
+
+    def _changed_scope(
+        self, session: SparkSession, feed: gold.GoldFeed, location: str, first: int, last: int
+    ) -> tuple[DataFrame, DataFrame] | None:
+        """The silver rows that gold needs for the changes of commits `first`..`last`, and the
+        changed keys (persisted); None when those changes are no longer kept, so that gold
+        must be recomputed from the whole table.
+
+        A driver that was down longer than the tables' retention finds its first commits'
+        change files vacuumed, or their log entries cleaned up."""
+        keys = changed_keys(session, location, first, last, feed.silver.keys).persist()
+        # Whole hours (bars, hourly stats) and trailing windows around the changes.
+        margin = max(feed.window, timedelta(hours=1))
+        try:
+            return silver_slice(session, location, keys, feed.ts, margin), keys
+        except Exception as exc:
+            keys.unpersist()
+            if not any(gone in str(exc) for gone in CHANGES_GONE):
+                raise
+            log.warning(
+                "%s: the changes of versions %d to %d are no longer kept (%s): recomputing its "
+                "gold tables from the whole table",
+                feed.silver.qualified_name, first, last, str(exc).splitlines()[0],
+            )  # fmt: skip
+            return None
 
     def _covered(self, session: SparkSession, feed: gold.GoldFeed) -> int | None:
         """The silver version every gold table of `feed` covers: the least of them, read from
