@@ -156,5 +156,5 @@ def test_changes_no_longer_kept_are_recomputed_from_the_whole_silver_table(
         path.unlink()
 
     restarted = refresh(delta_spark, options)
-    assert restarted.run(delta_spark) == {PRICES.qualified_name: 2}
+    assert restarted.run(delta_spark)[PRICES.qualified_name] == 2
     assert hourly_bar(delta_spark, options) == (95.0, 95.0, 90.0, 90.0, 2)
