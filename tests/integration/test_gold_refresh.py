@@ -15,7 +15,12 @@ from pyspark.sql import SparkSession
 
 from lakehouse import tables
 from lakehouse.spark import gold, sinks
-from lakehouse.spark.gold_refresh import GOLD_WRITES_AT_ONCE, GoldRefresh, covered_version
+from lakehouse.spark.gold_refresh import (
+    GOLD_WRITES_AT_ONCE,
+    GoldRefresh,
+    covered_version,
+    delta_snapshot,
+)
 from lakehouse.spark.options import StreamOptions
 from lakehouse.spark.queries import Runtime
 from lakehouse.spark.session import writer_sessions
@@ -66,7 +71,7 @@ def hourly_bar(spark: SparkSession, options: StreamOptions) -> tuple[Any, ...]:
 
 
 def version(spark: SparkSession, location: str) -> int:
-    return int(spark.sql(f"describe history delta.`{location}` limit 1").first()["version"])
+    return int(delta_snapshot(spark, location).version())
 
 
 def every_commit(spark: SparkSession, options: StreamOptions) -> dict[str, int]:
