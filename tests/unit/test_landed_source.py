@@ -1,11 +1,15 @@
-"""The landed-log source's options: Spark hands them over in any case; bad values are named."""
+"""The landed-log source's options (Spark hands them over in any case; bad values are named), and
+its read of a partition's objects."""
 
 from __future__ import annotations
 
 import pickle
+import time
+from typing import Any
 
 import pytest
 from memory_s3 import MemoryS3
+from pyspark.sql.datasource import InputPartition
 
 from lakehouse.landed_log import LandedLog
 from lakehouse.spark.landed_source import LandedOptions, LandedStreamReader
@@ -37,3 +41,41 @@ def test_the_reader_pickles_without_its_client() -> None:
     reader._landed = LandedLog(MemoryS3(), "lake")
     copy = pickle.loads(pickle.dumps(reader))
     assert copy._landed is None and copy.options == reader.options
+
+
+class SlowFirstS3(MemoryS3):
+    """GETs answer in the reverse of the order they were asked in, and count those in flight."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.in_flight = self.most_in_flight = 0
+
+    def get_object(self, **kwargs: Any) -> dict[str, Any]:
+        with self._lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        time.sleep(0.01 * (20 - int(kwargs["Key"].split("-")[1].removesuffix(".json"))))
+        with self._lock:
+            self.in_flight -= 1
+        return super().get_object(**kwargs)
+
+
+def test_a_partition_is_read_in_its_order_with_several_gets_in_flight(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    s3 = SlowFirstS3()
+    keys = [f"raw/object-{i}.json" for i in range(20)]
+    for i, key in enumerate(keys):
+        s3.put_object(Key=key, Body=f'{{"n": {i}}}\r\n\n{{"n": {i}, "second": true}}'.encode())
+    monkeypatch.setattr(LandedOptions, "client", lambda self: s3)
+    reader = LandedStreamReader(LandedOptions.of({"bucket": "lake"}))
+
+    rows = list(reader.read(InputPartition(tuple(keys))))
+
+    expected = [
+        (f"s3a://lake/{key}", line)
+        for i, key in enumerate(keys)
+        for line in (f'{{"n": {i}}}', f'{{"n": {i}, "second": true}}')
+    ]
+    assert rows == expected
+    assert s3.most_in_flight > 1

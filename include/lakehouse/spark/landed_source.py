@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -51,6 +52,9 @@ ROWS = StructType(
 )
 OBJECTS_PER_PARTITION = 64
 """Objects one read task fetches (each is a few KiB): few tasks per batch, as on 2 cores."""
+OBJECT_READS_AT_ONCE = 8
+"""GETs a read task has in flight: fetching a few KiB, a task mostly waits on the object store,
+and boto3's client is thread-safe (its connection pool holds 10)."""
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
 """The line breaks of Spark's line reader (Python's `splitlines` also breaks at U+2028 and
 others, which a JSON string may hold)."""
@@ -150,14 +154,20 @@ class LandedStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
         ]
 
     def read(self, partition: InputPartition) -> Iterator[tuple[str, str]]:
+        """The partition's objects in its order, `OBJECT_READS_AT_ONCE` GETs in flight."""
         s3 = self.options.client()
         bucket = self.options.bucket
-        for key in partition.value:
-            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-            path = f"s3a://{bucket}/{key}"
-            for line in LINE_BREAK.split(body.decode("utf-8", errors="replace")):
-                if line.strip():
-                    yield path, line
+
+        def body(key: str) -> bytes:
+            data: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            return data
+
+        with ThreadPoolExecutor(max_workers=OBJECT_READS_AT_ONCE) as pool:
+            for key, data in zip(partition.value, pool.map(body, partition.value), strict=True):
+                path = f"s3a://{bucket}/{key}"
+                for line in LINE_BREAK.split(data.decode("utf-8", errors="replace")):
+                    if line.strip():
+                        yield path, line
 
     def commit(self, end: dict[str, int]) -> None:
         """Nothing to release: the log is never trimmed (the raw zone is the record)."""
