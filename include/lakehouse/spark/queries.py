@@ -277,9 +277,15 @@ def start_medallion(spark: SparkSession, runtime: Runtime) -> StreamingQuery:
 
     def write(batch: DataFrame, batch_id: int) -> bool:
         now = F.lit(datetime.now(UTC))
-        bronze = transforms.to_bronze(
-            batch, source_file=F.col("source_file"), ingested_at=now
-        ).persist()
+        # As many partitions as cores: every table's rows are a union over the endpoints' parsers
+        # (the quarantine's over a dozen branches), each branch one task per bronze partition, and
+        # the source makes one partition per 64 objects (a catch-up batch of 1,000: 16).
+        cores = batch.sparkSession.sparkContext.defaultParallelism
+        bronze = (
+            transforms.to_bronze(batch, source_file=F.col("source_file"), ingested_at=now)
+            .coalesce(cores)
+            .persist()
+        )
         try:
             landed = _land(runtime, query, batch_id, bronze, now, append_bronze=True)
         finally:
