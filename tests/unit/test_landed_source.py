@@ -44,17 +44,18 @@ def test_the_reader_pickles_without_its_client() -> None:
 
 
 class SlowFirstS3(MemoryS3):
-    """GETs answer in the reverse of the order they were asked in, and count those in flight."""
+    """The earlier a key in `order`, the later its GET answers; counts the GETs in flight."""
 
-    def __init__(self) -> None:
+    def __init__(self, order: list[str]) -> None:
         super().__init__()
+        self.delay = {key: 0.01 * (len(order) - i) for i, key in enumerate(order)}
         self.in_flight = self.most_in_flight = 0
 
     def get_object(self, **kwargs: Any) -> dict[str, Any]:
         with self._lock:
             self.in_flight += 1
             self.most_in_flight = max(self.most_in_flight, self.in_flight)
-        time.sleep(0.01 * (20 - int(kwargs["Key"].split("-")[1].removesuffix(".json"))))
+        time.sleep(self.delay[kwargs["Key"]])
         with self._lock:
             self.in_flight -= 1
         return super().get_object(**kwargs)
@@ -63,8 +64,8 @@ class SlowFirstS3(MemoryS3):
 def test_a_partition_is_read_in_its_order_with_several_gets_in_flight(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    s3 = SlowFirstS3()
     keys = [f"raw/object-{i}.json" for i in range(20)]
+    s3 = SlowFirstS3(keys)
     for i, key in enumerate(keys):
         s3.put_object(Key=key, Body=f'{{"n": {i}}}\r\n\n{{"n": {i}, "second": true}}'.encode())
     monkeypatch.setattr(LandedOptions, "client", lambda self: s3)
