@@ -59,7 +59,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 SEED = 20261204
 PER_POINT = 3 if FULL_FAULTS else 1
-KILLS = 20 if FULL_FAULTS else 5
+KILLS = 20 if FULL_FAULTS else len(FaultPoint) * PER_POINT + 1
+"""Driver deaths per run: each fault point PER_POINT times, the rest SIGKILLs at random moments
+(the short run in `make test`: one; each death costs a driver start and its catch-up)."""
 LEASE_TTL = 10
 LANDING_SECONDS = 8.0
 """A minute of raw objects (every endpoint, 5-8 objects) lands this often."""
