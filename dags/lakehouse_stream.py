@@ -117,6 +117,10 @@ def lakehouse_stream() -> None:
             PASSWORD_VARIABLE: "{{ conn.lake_metastore.password }}",
             # Spark's web UI binds to SPARK_LOCAL_IP, not to spark.driver.bindAddress.
             "SPARK_LOCAL_IP": LOCAL_IP,
+            # glibc gives each thread that allocates its own 64 MiB arena, up to 8 per core; the
+            # driver runs some 800 threads (Spark's, s3a's, Delta's), so its native memory grows
+            # with them. Two arenas bound it.
+            "MALLOC_ARENA_MAX": "2",
         },
         retries=3,
         # A driver that died (the lake was away, its lease lapsed) is replaced at once: the lease,

@@ -37,7 +37,7 @@ from lakehouse.spark.lease import (
 from lakehouse.spark.metastore import session_conf
 from lakehouse.spark.options import parse_options
 from lakehouse.spark.scratch import driver_scratch
-from lakehouse.spark.session import build_spark_session
+from lakehouse.spark.session import LONG_RUNNING_DRIVER_CONF, build_spark_session
 
 APP_NAME = JOB_NAME
 
@@ -73,6 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         s3_endpoint=options.s3_endpoint,
         s3_region=options.s3_region,
         extra_conf={
+            **LONG_RUNNING_DRIVER_CONF,
             "spark.local.dir": str(driver_scratch()),
             **session_conf(os.environ, options.lake_uri),
         },

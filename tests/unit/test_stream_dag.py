@@ -43,7 +43,8 @@ def test_the_job_gets_its_options_and_no_secret_on_the_command_line(
     assert not any("password" in a or "login" in a for a in args)
     assert parsed["env"] == [
         "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "LAKEHOUSE_METASTORE_PASSWORD",
-        "LAKEHOUSE_METASTORE_URL", "LAKEHOUSE_METASTORE_USER", "SPARK_LOCAL_IP",
+        "LAKEHOUSE_METASTORE_URL", "LAKEHOUSE_METASTORE_USER", "MALLOC_ARENA_MAX",
+        "SPARK_LOCAL_IP",
     ]  # fmt: skip
 
 

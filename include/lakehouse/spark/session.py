@@ -44,6 +44,19 @@ def lake_conf(s3_endpoint: str | None, s3_region: str = "us-east-1") -> dict[str
     return conf
 
 
+LONG_RUNNING_DRIVER_CONF = {
+    # The live UI keeps the latest 100 queries and 200 jobs; the driver's rolling event log, read
+    # by the History Server, keeps them all. Spark's defaults (1,000 SQL executions with their
+    # plans, 1,000 jobs and stages, 100,000 tasks) are reached by a stream of some 30 jobs a
+    # micro-batch within its first 20 minutes, and then held in the driver's 1 GiB heap.
+    "spark.sql.ui.retainedExecutions": "100",
+    "spark.ui.retainedJobs": "200",
+    "spark.ui.retainedStages": "200",
+    "spark.ui.retainedTasks": "5000",
+}
+"""Settings of the stream job's driver, which runs for days and micro-batches every few seconds."""
+
+
 def build_spark_session(
     app_name: str,
     *,
