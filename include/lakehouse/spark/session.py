@@ -48,7 +48,7 @@ LONG_RUNNING_DRIVER_CONF = {
     # The live UI keeps the latest 100 queries and 200 jobs; the driver's rolling event log, read
     # by the History Server, keeps them all. Spark's defaults (1,000 SQL executions with their
     # plans, 1,000 jobs and stages, 100,000 tasks) are reached by a stream of some 30 jobs a
-    # micro-batch within its first 20 minutes, and then held in the driver's 1 GiB heap.
+    # micro-batch within its first 10 minutes, and then held in the driver's 1 GiB heap.
     "spark.sql.ui.retainedExecutions": "100",
     "spark.ui.retainedJobs": "200",
     "spark.ui.retainedStages": "200",
