@@ -27,8 +27,8 @@ def test_the_stream_job_builds_its_session_with_the_long_running_driver_settings
     spec.loader.exec_module(job)
     built: dict[str, Any] = {}
 
-    def build(app_name: str, **kwargs: Any) -> None:
-        built.update(kwargs, app_name=app_name)
+    def build(_app_name: str, **kwargs: Any) -> None:
+        built.update(kwargs)
         raise SessionBuilt
 
     monkeypatch.setattr(job, "build_spark_session", build)
