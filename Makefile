@@ -35,7 +35,7 @@ status: install
 test: tools                           ## ruff and mypy, then unit, integration and end-to-end tests
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/pytest --durations=10
+	$(BIN)/pytest --durations=25
 
 test-faults: tools                    ## the fault suite in full (20 kills on MinIO...), one table
 	LAKEHOUSE_FAULTS=full $(BIN)/pytest -m faults -s -p no:cacheprovider
